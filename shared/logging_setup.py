@@ -1,0 +1,28 @@
+"""Logging configuration: one line per record, always with the request id.
+
+On Azure the Functions host collects whatever the worker logs; locally devhost prints it. The
+filter is attached to the root handlers so third-party loggers get the request id too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.request_context import RequestIdFilter
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+_configured = False
+
+
+def configure_logging(level: str = "INFO") -> None:
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+    _configured = True
