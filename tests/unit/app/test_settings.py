@@ -1,0 +1,59 @@
+import pytest
+
+from shared.settings import SettingsError, load_settings
+
+
+def test_defaults_run_locally_on_sqlite():
+    settings = load_settings({})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_dialect == "sqlite"
+    assert settings.app_environment == "local"
+    assert settings.storage_connection == "UseDevelopmentStorage=true"
+
+
+def test_names_are_case_insensitive_and_functions_alias_is_read():
+    settings = load_settings(
+        {"DATABASE_URL": "postgresql+psycopg://u@h/db", "AzureWebJobsStorage": "UseDevelopmentStorage=true", "log_level": "DEBUG"}
+    )
+    assert settings.database_dialect == "postgresql"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({"DATABASE_POOL_SIZE": "many"}, "DATABASE_POOL_SIZE"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
+        ({"APP_ENVIRONMENT": "staging"}, "APP_ENVIRONMENT"),
+        ({"DATABASE_ENTRA_AUTH": "perhaps"}, "DATABASE_ENTRA_AUTH"),
+        ({"HEALTH_CHECK_TIMEOUT_SECONDS": "-1"}, "HEALTH_CHECK_TIMEOUT_SECONDS"),
+    ],
+)
+def test_a_bad_setting_fails_with_its_name(environ, named):
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ)
+    assert named in str(error.value)
+
+
+def test_every_error_is_reported_at_once():
+    with pytest.raises(SettingsError) as error:
+        load_settings({"DATABASE_URL": "oracle://", "LOG_LEVEL": "LOUD"})
+    assert "DATABASE_URL" in str(error.value) and "LOG_LEVEL" in str(error.value)
+
+
+def test_process_environment_is_read(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://a@b/c")
+    assert load_settings().database_dialect == "postgresql"
+
+
+def test_example_settings_file_is_valid_and_complete():
+    import json
+    from pathlib import Path
+
+    from shared.settings import Settings
+
+    values = json.loads((Path(__file__).parents[3] / "local.settings.json.example").read_text())["Values"]
+    load_settings(values)
+    declared = {name.upper() for name in Settings.model_fields} - {"STORAGE_CONNECTION"}
+    assert declared <= set(values), f"missing from the example: {declared - set(values)}"
