@@ -50,6 +50,14 @@ class Settings(BaseSettings):
         description="Storage account used by the Functions runtime and Durable Functions.",
     )
 
+    storage_account_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "AzureWebJobsStorage__accountName", "AZUREWEBJOBSSTORAGE__ACCOUNTNAME", "azurewebjobsstorage__accountname"
+        ),
+        description="Identity-based storage connection (managed identity); wins over AzureWebJobsStorage.",
+    )
+
     health_check_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
     @field_validator("database_url")
@@ -59,6 +67,13 @@ class Settings(BaseSettings):
         if scheme not in SUPPORTED_DATABASE_SCHEMES:
             raise ValueError(f"scheme must be one of {', '.join(SUPPORTED_DATABASE_SCHEMES)}")
         return value
+
+    @property
+    def storage_target(self) -> str:
+        """A connection string, or the account's blob URI when the connection is identity-based."""
+        if self.storage_account_name:
+            return f"https://{self.storage_account_name}.blob.core.windows.net"
+        return self.storage_connection
 
     @property
     def database_dialect(self) -> str:

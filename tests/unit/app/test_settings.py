@@ -55,5 +55,11 @@ def test_example_settings_file_is_valid_and_complete():
 
     values = json.loads((Path(__file__).parents[3] / "local.settings.json.example").read_text())["Values"]
     load_settings(values)
-    declared = {name.upper() for name in Settings.model_fields} - {"STORAGE_CONNECTION"}
+    declared = {name.upper() for name in Settings.model_fields} - {"STORAGE_CONNECTION", "STORAGE_ACCOUNT_NAME"}
     assert declared <= set(values), f"missing from the example: {declared - set(values)}"
+
+
+def test_identity_based_storage_wins_over_the_connection_string():
+    settings = load_settings({"AzureWebJobsStorage__accountName": "tagarelaprod"})
+    assert settings.storage_target == "https://tagarelaprod.blob.core.windows.net"
+    assert load_settings({}).storage_target == "UseDevelopmentStorage=true"
