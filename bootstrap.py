@@ -1,9 +1,10 @@
 """Composition root: builds every adapter from settings, once per worker process.
 
-Azure Functions keeps a Python worker process alive across invocations, so the container is
-built on the first invocation that needs it (not at import: cold start) and reused afterwards.
-Settings are validated here; a bad or missing setting fails that first invocation with a message
-naming the variable, and is logged at error level so it shows up in the host's logs.
+Azure Functions keeps a Python worker process alive across invocations, so adapters are built
+on the first invocation that needs them (not at import: cold start) and reused afterwards.
+Settings are the exception: ``function_app.py`` validates them at import (~90 ms), so a bad or
+missing setting stops the app at start with a message naming the variable, instead of failing
+the first request in production.
 """
 
 from __future__ import annotations
@@ -62,16 +63,24 @@ class Container:
         return CheckHealth(probes, timeout_seconds=timeout)
 
 
+_settings: "Settings | None" = None
 _container: Container | None = None
 _lock = threading.Lock()
 
 
-def build_container(settings: "Settings | None" = None) -> Container:
-    from shared.settings import load_settings
+def load_app_settings() -> "Settings":
+    """Validates the settings once per process; raises ``SettingsError`` naming bad variables."""
+    global _settings
+    if _settings is None:
+        from shared.settings import SettingsError, load_settings
 
-    settings = settings or load_settings()
-    configure_logging(settings.log_level)
-    return Container(settings=settings)
+        try:
+            _settings = load_settings()
+        except SettingsError as error:
+            log.critical("the app cannot start: %s", error)
+            raise
+        configure_logging(_settings.log_level)
+    return _settings
 
 
 def get_container() -> Container:
@@ -80,18 +89,15 @@ def get_container() -> Container:
     if _container is None:
         with _lock:
             if _container is None:
-                try:
-                    _container = build_container()
-                except Exception:
-                    log.exception("the app could not start: fix the settings named below")
-                    raise
+                _container = Container(settings=load_app_settings())
     return _container
 
 
 def reset_container() -> None:
-    """Forget the container (tests that change settings between cases)."""
-    global _container
+    """Forget settings and adapters (tests that change settings between cases)."""
+    global _container, _settings
     with _lock:
         if _container is not None and "engine" in _container.__dict__:
             _container.engine.dispose()
         _container = None
+        _settings = None

@@ -1,8 +1,9 @@
 """Entry point for the Azure Functions host (Python v2 programming model).
 
 Registers one blueprint per area and tells the interface layer how to reach the composition
-root. Nothing heavy is imported here: SQLAlchemy, the Azure SDKs and LangChain load on first use
-(see ``bootstrap.py``), which keeps the cold start close to that of the bare Functions SDK.
+root. Settings are validated here, so a bad one stops the app at start with its name. Nothing
+heavy is imported: SQLAlchemy, the Azure SDKs and LangChain load on first use (see
+``bootstrap.py``), which keeps the cold start close to that of the bare Functions SDK.
 """
 
 import azure.durable_functions as df
@@ -12,6 +13,8 @@ import bootstrap
 from interface import dependencies
 from interface.http import health
 from interface.orchestration import deep_health
+
+bootstrap.load_app_settings()
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 dependencies.provide(bootstrap.get_container)
