@@ -8,7 +8,8 @@ of the cold-start import path. Tests hand in a container of fakes the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from application.health import CheckHealth
@@ -18,7 +19,7 @@ class Services(Protocol):
     """What the interface layer needs from the composition root."""
 
     @property
-    def check_health(self) -> "CheckHealth": ...
+    def check_health(self) -> CheckHealth: ...
 
 
 _provider: Callable[[], Services] | None = None

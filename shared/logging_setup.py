@@ -11,18 +11,15 @@ import logging
 from shared.request_context import RequestIdFilter
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-_configured = False
 
 
 def configure_logging(level: str = "INFO") -> None:
-    global _configured
     root = logging.getLogger()
     root.setLevel(level.upper())
     if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        root.addHandler(handler)
+        console = logging.StreamHandler()
+        console.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(console)
     for handler in root.handlers:
         if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
             handler.addFilter(RequestIdFilter())
-    _configured = True

@@ -10,7 +10,8 @@ import functools
 import inspect
 import logging
 import time
-from typing import Any, Awaitable, Callable, TypeVar, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import azure.functions as func
 
@@ -22,30 +23,31 @@ log = logging.getLogger("tagarela.http")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _find_request(args: tuple[Any, ...], kwargs: dict[str, Any]) -> func.HttpRequest | None:
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, func.HttpRequest):
-            return value
-    return None
+class _RequestScope:
+    """What happens around one invocation, shared by the sync and the async wrapper."""
 
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.req = next((v for v in (*args, *kwargs.values()) if isinstance(v, func.HttpRequest)), None)
+        client_id = self.req.headers.get(REQUEST_ID_HEADER) if self.req is not None else None
+        self.request_id = new_request_id(client_id)
+        self._token = set_request_id(self.request_id)
+        self._started = time.perf_counter()
 
-def _finish(response: func.HttpResponse, request_id: str, req: func.HttpRequest | None, started: float) -> func.HttpResponse:
-    response.headers[REQUEST_ID_HEADER] = request_id
-    if req is not None:
-        log.info(
-            "%s %s -> %s in %.1f ms",
-            req.method,
-            req.url.split("?", 1)[0],
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-    return response
+    def failed(self, error: Exception) -> func.HttpResponse:
+        if isinstance(error, AppError):
+            return app_error_response(error)
+        return unexpected_error_response(error, self.request_id)
 
-
-def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[func.HttpRequest | None, str, object, float]:
-    req = _find_request(args, kwargs)
-    request_id = new_request_id(req.headers.get(REQUEST_ID_HEADER) if req is not None else None)
-    return req, request_id, set_request_id(request_id), time.perf_counter()
+    def finish(self, response: func.HttpResponse) -> func.HttpResponse:
+        try:
+            response.headers[REQUEST_ID_HEADER] = self.request_id
+            if self.req is not None:
+                elapsed_ms = (time.perf_counter() - self._started) * 1000
+                path = self.req.url.split("?", 1)[0]
+                log.info("%s %s -> %s in %.1f ms", self.req.method, path, response.status_code, elapsed_ms)
+            return response
+        finally:
+            reset_request_id(self._token)
 
 
 def http_endpoint(handler: F) -> F:
@@ -54,32 +56,22 @@ def http_endpoint(handler: F) -> F:
 
         @functools.wraps(handler)
         async def async_wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-            req, request_id, token, started = _begin(args, kwargs)
+            scope = _RequestScope(args, kwargs)
             try:
                 response = await async_handler(*args, **kwargs)
-            except AppError as error:
-                response = app_error_response(error)
             except Exception as error:
-                response = unexpected_error_response(error, request_id)
-            try:
-                return _finish(response, request_id, req, started)
-            finally:
-                reset_request_id(token)
+                response = scope.failed(error)
+            return scope.finish(response)
 
         return cast(F, async_wrapper)
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
-        req, request_id, token, started = _begin(args, kwargs)
+        scope = _RequestScope(args, kwargs)
         try:
             response = handler(*args, **kwargs)
-        except AppError as error:
-            response = app_error_response(error)
         except Exception as error:
-            response = unexpected_error_response(error, request_id)
-        try:
-            return _finish(response, request_id, req, started)
-        finally:
-            reset_request_id(token)
+            response = scope.failed(error)
+        return scope.finish(response)
 
     return cast(F, wrapper)

@@ -76,7 +76,10 @@ def test_every_error_category_maps_to_its_status_and_json_body(error, status):
     response = handler(_request())
     body = json.loads(response.get_body())
     assert response.status_code == status
-    assert body == {"error": {"code": error.code, "message": error.message, **({"details": error.details} if error.details else {})}}
+    expected = {"code": error.code, "message": error.message}
+    if error.details:
+        expected["details"] = error.details
+    assert body == {"error": expected}
     if status == 401:
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     if status == 429:

@@ -13,7 +13,11 @@ def test_defaults_run_locally_on_sqlite():
 
 def test_names_are_case_insensitive_and_functions_alias_is_read():
     settings = load_settings(
-        {"DATABASE_URL": "postgresql+psycopg://u@h/db", "AzureWebJobsStorage": "UseDevelopmentStorage=true", "log_level": "DEBUG"}
+        {
+            "DATABASE_URL": "postgresql+psycopg://u@h/db",
+            "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+            "log_level": "DEBUG",
+        }
     )
     assert settings.database_dialect == "postgresql"
     assert settings.log_level == "DEBUG"
