@@ -34,10 +34,10 @@ class Container:
     health endpoint never imports LangChain, for instance).
     """
 
-    settings: "Settings"
+    settings: Settings
 
     @cached_property
-    def engine(self) -> "Engine":
+    def engine(self) -> Engine:
         from infra.sql.engine import create_engine_for
 
         s = self.settings
@@ -50,10 +50,11 @@ class Container:
         )
 
     @cached_property
-    def check_health(self) -> "CheckHealth":
+    def check_health(self) -> CheckHealth:
+        from infra.sql.health import DatabaseProbe
+
         from application.health import CheckHealth
         from infra.blob.health import StorageProbe
-        from infra.sql.health import DatabaseProbe
 
         timeout = self.settings.health_check_timeout_seconds
         probes = [
@@ -63,12 +64,12 @@ class Container:
         return CheckHealth(probes, timeout_seconds=timeout)
 
 
-_settings: "Settings | None" = None
+_settings: Settings | None = None
 _container: Container | None = None
 _lock = threading.Lock()
 
 
-def load_app_settings() -> "Settings":
+def load_app_settings() -> Settings:
     """Validates the settings once per process; raises ``SettingsError`` naming bad variables."""
     global _settings
     if _settings is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import cold_import  # noqa: E402
+from bench import cold_import
 
 
 def main() -> None:

@@ -44,7 +44,12 @@ class _RequestScope:
             if self.req is not None:
                 elapsed_ms = (time.perf_counter() - self._started) * 1000
                 path = self.req.url.split("?", 1)[0]
-                log.info("%s %s -> %s in %.1f ms", self.req.method, path, response.status_code, elapsed_ms)
+                # The id is in the message itself, not only in the record, because the host's own
+                # log formatter (Application Insights, devhost) does not print custom attributes.
+                log.info(
+                    "%s %s -> %s in %.1f ms request_id=%s",
+                    self.req.method, path, response.status_code, elapsed_ms, self.request_id,
+                )
             return response
         finally:
             reset_request_id(self._token)
