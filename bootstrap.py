@@ -58,7 +58,7 @@ class Container:
 
         timeout = self.settings.health_check_timeout_seconds
         probes = [
-            DatabaseProbe(self.engine, timeout_seconds=timeout),
+            DatabaseProbe(self.engine),
             StorageProbe(self.settings.storage_target, timeout_seconds=timeout),
         ]
         return CheckHealth(probes, timeout_seconds=timeout)

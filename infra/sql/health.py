@@ -1,44 +1,23 @@
 """Database health probe for the health endpoint (satisfies ``application.ports.health.HealthProbe``).
 
-The query runs on a worker thread with a deadline: a black-holed server can otherwise hang a
-connect for the driver's full login timeout, and a health endpoint that hangs is worse than one
-that says "down".
+The deadline is the caller's job (``application.health.CheckHealth`` runs each probe on a worker
+thread and stops waiting after HEALTH_CHECK_TIMEOUT_SECONDS), so a black-holed server cannot hang
+the health endpoint.
 """
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-
 from sqlalchemy import Engine
-
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _shared_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-health")
-        return _executor
 
 
 class DatabaseProbe:
     name = "database"
 
-    def __init__(self, engine: Engine, *, timeout_seconds: float = 3.0) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._timeout = timeout_seconds
 
     def check(self) -> None:
-        future = _shared_executor().submit(self._select_one)
-        try:
-            future.result(timeout=self._timeout)
-        except FutureTimeout:
-            future.cancel()
-            raise TimeoutError(f"database did not answer within {self._timeout:g} s") from None
+        self._select_one()
 
     def _select_one(self) -> None:
         # A raw DBAPI cursor, outside SQLAlchemy's transaction events: on SQLite the engine's
