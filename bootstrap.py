@@ -51,10 +51,9 @@ class Container:
 
     @cached_property
     def check_health(self) -> CheckHealth:
-        from infra.sql.health import DatabaseProbe
-
         from application.health import CheckHealth
         from infra.blob.health import StorageProbe
+        from infra.sql.health import DatabaseProbe
 
         timeout = self.settings.health_check_timeout_seconds
         probes = [
