@@ -1,0 +1,93 @@
+"""``python -m devhost`` as a real process: starts, serves, prints its URLs, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.devhost import PROJECT_ROOT, StartDevhost
+
+pytestmark = pytest.mark.e2e
+
+APP = "tests.e2e.sample_function_app"
+
+
+def _get(url: str, timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback http only
+        return resp.status, dict(resp.headers), resp.read()
+
+
+def _wait_exit(process: subprocess.Popen[bytes], timeout: float) -> int:
+    return int(process.wait(timeout=timeout))
+
+
+def test_serves_then_exits_zero_on_sigterm(start_devhost: StartDevhost) -> None:
+    with start_devhost(APP, env={"DEVHOST_E2E_SETTING": "from-env"}) as (base_url, process):
+        status, headers, body = _get(f"{base_url}/api/ping/Ada")
+        assert status == 200
+        assert json.loads(body) == {"pong": "Ada", "setting": "from-env"}
+        assert headers["X-Request-Id"] == "e2e-1"
+
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        assert _wait_exit(process, timeout=5) == 0
+        assert time.monotonic() - started < 5
+
+        output = Path(process.output_path).read_text()  # type: ignore[attr-defined]
+    port = base_url.rsplit(":", 1)[1]
+    # func start style listing, and one log line per request
+    assert f"ping: [GET] http://127.0.0.1:{port}/api/ping/{{name?}}" in output
+    assert "GET /api/ping/Ada -> 200" in output and "function=ping" in output and "request_id=e2e-1" in output
+    assert "Traceback" not in output
+
+
+def test_in_flight_request_finishes_on_sigint(start_devhost: StartDevhost) -> None:
+    with start_devhost(APP) as (base_url, process):
+        result: dict[str, object] = {}
+
+        def call() -> None:
+            result["response"] = _get(f"{base_url}/api/slow?seconds=1")
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        caller.join(10)
+        assert result["response"][0] == 200  # type: ignore[index]
+        assert result["response"][2] == b"done"  # type: ignore[index]
+        assert _wait_exit(process, timeout=5) == 0
+
+
+def test_port_in_use_is_a_clean_failure(start_devhost: StartDevhost) -> None:
+    with start_devhost(APP) as (base_url, _process):
+        port = base_url.rsplit(":", 1)[1]
+        completed = subprocess.run([sys.executable, "-m", "devhost", "--app", APP, "--port", port, "--no-azurite"],
+                                   cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30)
+    assert completed.returncode == 1
+    assert "cannot listen" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_orchestration_through_the_launched_durable_host(start_devhost: StartDevhost) -> None:
+    with start_devhost(APP) as (base_url, _process):
+        request = urllib.request.Request(f"{base_url}/api/start/shout", data=b'"hey"', method="POST",  # noqa: S310
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback http only
+            assert resp.status == 202
+            links = json.loads(resp.read())
+        status: dict[str, object] = {}
+        for _ in range(100):
+            status = json.loads(_get(links["statusQueryGetUri"])[2])
+            if status.get("runtimeStatus") == "Completed":
+                break
+            time.sleep(0.05)
+        assert status["runtimeStatus"] == "Completed"
+        assert status["output"] == "HEY"
