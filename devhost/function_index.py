@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -48,25 +49,26 @@ class FunctionIndex:
     others: list[IndexedFunction] = field(default_factory=list)
 
     @classmethod
-    def from_app(cls, app: func.FunctionApp) -> "FunctionIndex":
+    def from_app(cls, app: func.FunctionApp) -> FunctionIndex:
         cached = getattr(app, "_devhost_function_index", None)
         if cached is not None:
             return cached
         index = cls()
         for fn in app.get_functions():
             trigger = fn.get_trigger()
-            common = dict(
-                name=fn.get_function_name(),
-                trigger_type=trigger.get_binding_name(),
-                trigger_arg=trigger.name,
-                bindings=tuple(fn.get_bindings()),
-                user_function=fn.get_user_function(),
-                raw=fn,
-            )
+            common: dict[str, Any] = {
+                "name": fn.get_function_name(),
+                "trigger_type": trigger.get_binding_name(),
+                "trigger_arg": trigger.name,
+                "bindings": tuple(fn.get_bindings()),
+                "user_function": fn.get_user_function(),
+                "raw": fn,
+            }
             kind = common["trigger_type"]
             if kind == "httpTrigger":
                 methods = tuple(str(getattr(m, "value", m)).upper() for m in (trigger.methods or ()))
-                index.http.append(HttpFunction(**common, route=trigger.route or fn.get_function_name(), methods=methods))
+                route = trigger.route or fn.get_function_name()
+                index.http.append(HttpFunction(**common, route=route, methods=methods))
             elif kind == "orchestrationTrigger":
                 index.orchestrators[common["name"]] = IndexedFunction(**common)
             elif kind == "activityTrigger":
@@ -75,7 +77,7 @@ class FunctionIndex:
                 index.entities[common["name"]] = IndexedFunction(**common)
             else:
                 index.others.append(IndexedFunction(**common))
-        setattr(app, "_devhost_function_index", index)
+        app._devhost_function_index = index
         return index
 
 
