@@ -88,16 +88,36 @@ def _env_name(field_name: str) -> str:
     return field_name.upper()
 
 
+def _production_problems(settings: Settings) -> list[str]:
+    """Local defaults that must never reach Azure: each one is a setting production must provide."""
+    if settings.app_environment != "production":
+        return []
+    problems = []
+    if "database_url" not in settings.model_fields_set or settings.database_dialect == "sqlite":
+        problems.append("DATABASE_URL: required in production (Azure SQL); the SQLite default is for local runs")
+    if settings.storage_account_name is None and "usedevelopmentstorage" in settings.storage_connection.lower():
+        problems.append(
+            "AzureWebJobsStorage__accountName: required in production (or AzureWebJobsStorage); "
+            "UseDevelopmentStorage=true is the local emulator"
+        )
+    return problems
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default: the process environment)."""
     try:
         if environ is None:
-            return Settings()
-        # An explicit mapping (tests, devhost) is matched case-insensitively, like the environment.
-        return Settings.model_validate({k.lower(): v for k, v in environ.items()})
+            settings = Settings()
+        else:
+            # An explicit mapping (tests, devhost) is matched case-insensitively, like the environment.
+            settings = Settings.model_validate({k.lower(): v for k, v in environ.items()})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             name = _env_name(str(error["loc"][0])) if error["loc"] else "?"
             problems.append(f"{name}: {error['msg']}")
         raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
+    problems = _production_problems(settings)
+    if problems:
+        raise SettingsError("Invalid settings: " + "; ".join(problems))
+    return settings

@@ -67,3 +67,22 @@ def test_identity_based_storage_wins_over_the_connection_string():
     settings = load_settings({"AzureWebJobsStorage__accountName": "tagarelaprod"})
     assert settings.storage_target == "https://tagarelaprod.blob.core.windows.net"
     assert load_settings({}).storage_target == "UseDevelopmentStorage=true"
+
+
+def test_production_refuses_the_local_defaults_and_names_what_is_missing():
+    with pytest.raises(SettingsError) as error:
+        load_settings({"APP_ENVIRONMENT": "production"})
+    assert "DATABASE_URL" in str(error.value)
+    assert "AzureWebJobsStorage__accountName" in str(error.value)
+
+
+def test_production_with_real_resources_is_accepted():
+    settings = load_settings(
+        {
+            "APP_ENVIRONMENT": "production",
+            "DATABASE_URL": "mssql+pyodbc://@srv.database.windows.net/db?driver=ODBC+Driver+18+for+SQL+Server",
+            "DATABASE_ENTRA_AUTH": "true",
+            "AzureWebJobsStorage__accountName": "tagarelaprod",
+        }
+    )
+    assert settings.database_dialect == "mssql" and settings.database_entra_auth
