@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-PORT ?= 7071
+PORT ?=
 
 .PHONY: run test lint bench migrate install clean
 
@@ -28,7 +28,7 @@ migrate: install
 	$(PY) -m infra.sql.migrate upgrade head
 
 run: migrate
-	$(PY) -m devhost --port $(PORT)
+	$(PY) -m devhost $(if $(PORT),--port $(PORT),)
 
 lint: install
 	$(PY) -m ruff check .

@@ -6,8 +6,9 @@ Python app the way the host does. So devhost reads the app's own function metada
 (``FunctionApp.get_functions()``, see ``function_index``) and serves it:
 
 * ``functions_host`` — every HTTP trigger over real HTTP: route prefix from ``host.json``,
-  ASP.NET route templates and precedence, 404/405, ``func.HttpRequest``/``HttpResponse``
-  conversion as the host and the Python worker do it, worker-style argument binding
+  ASP.NET route templates and precedence, 404 for an unknown route or method (as the host),
+  ``func.HttpRequest``/``HttpResponse`` conversion as the host and the Python worker do it,
+  worker-style argument binding
   (trigger, ``context``, ``durableClient``), a 100 MB body limit, one log line per request;
 * ``durable`` — the Durable extension's HTTP management API and an orchestration replay driver;
 * ``azurite`` — starts and watches Azurite (npm) when ``AzureWebJobsStorage`` is local;
@@ -24,8 +25,8 @@ What it does NOT emulate (do not rely on these locally; test them on Azure):
   throttling, and ``functionTimeout`` (a function may run forever);
 * any trigger or binding other than HTTP, Durable (orchestration, activity, client) — no timer,
   queue, blob, Service Bus or Event Grid triggers, no input/output bindings;
-* HTTP streaming, the ASGI/WSGI adapters' special cases, CORS from ``Host.CORS``, HTTPS, and
-  Easy Auth headers (``x-ms-client-principal``);
+* HTTP streaming, the ASGI/WSGI adapters' special cases, HTTPS, and Easy Auth headers
+  (``x-ms-client-principal``). CORS *is* served, from ``Host.CORS`` as Core Tools does;
 * Application Insights and ``host.json`` logging configuration.
 
 Production code must never import devhost (an import-linter contract checks it), and devhost

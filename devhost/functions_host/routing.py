@@ -412,7 +412,7 @@ class NoRoute:
 
 @dataclass(frozen=True)
 class MethodNotAllowed:
-    """Some template matched the path but none for this method (405 with ``Allow``)."""
+    """Some template matched the path but none for this method (404 like the host, with ``Allow``)."""
 
     allowed: tuple[str, ...]
 

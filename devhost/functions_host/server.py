@@ -141,8 +141,12 @@ class FunctionsHost:
         if isinstance(resolved, NoRoute):
             response = error_response(404, "not_found", f"no function matches {request.method} {request.path}")
         elif isinstance(resolved, MethodNotAllowed):
-            response = error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}",
-                                      headers={"Allow": ", ".join(resolved.allowed)})
+            # The real host answers 404, not 405, when the route exists but not for this method
+            # (Azure/azure-functions-host#10098); devhost does the same so clients do not come to
+            # depend on a status Azure never sends. The body and Allow header say what would work.
+            allowed = ", ".join(resolved.allowed)
+            message = f"no function accepts {request.method} on {request.path} (it accepts {allowed})"
+            response = error_response(404, "method_not_allowed", message, headers={"Allow": allowed})
         else:
             function_name = resolved.target.name
             response = await self._invoke(request, resolved.target, resolved.route_params)
