@@ -52,6 +52,15 @@ def _error(status: int, message: str, exception: BaseException | None = None) ->
     return _json(status, body)
 
 
+async def _json_body(request: web.Request) -> Any:
+    """The request body as JSON (None when empty), or the 400 the extension answers."""
+    text = await request.text()
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError as exc:
+        return _error(400, "Invalid JSON content", exc)
+
+
 def _timestamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -245,11 +254,9 @@ class ManagementApi:
     # -------------------------------------------------------------- handlers
 
     async def start(self, request: web.Request, function_name: str, instance_id: str | None) -> web.StreamResponse:
-        text = await request.text()
-        try:
-            token = json.loads(text) if text.strip() else None
-        except ValueError as exc:
-            return _error(400, "Invalid JSON content", exc)
+        token = await _json_body(request)
+        if isinstance(token, web.Response):
+            return token
         try:
             instance = self.engine.create_instance(
                 function_name, token, instance_id or None, version=request.query.get("version", "")
@@ -349,11 +356,9 @@ class ManagementApi:
             return _json(410)
         if request.content_type.lower() != "application/json":
             return _error(400, "Only application/json request content is supported")
-        text = await request.text()
-        try:
-            token = json.loads(text) if text.strip() else None
-        except ValueError as exc:
-            return _error(400, "Invalid JSON content", exc)
+        token = await _json_body(request)
+        if isinstance(token, web.Response):
+            return token
         # The extension stores the body as a JToken and serialises it again, so a JSON *string*
         # body (what the SDK client sends, SDK issue #295) reaches the orchestrator as a string.
         try:
