@@ -190,6 +190,117 @@ class TokenUsageRow(Base):
     created_at: Mapped[datetime]
 
 
+# --- identity: our sessions, refresh tokens, pending logins, two-factor auth, rate limits -----------
+
+
+class AuthSessionRow(Base):
+    """One signed-in device (the ``sid`` claim); its refresh tokens form one rotation family."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (sa.Index(None, "user_id", "revoked_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"))
+    # Authentication methods of the sign-in, space separated (e.g. "oidc:google otp").
+    amr: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    # Absolute expiry: no refresh extends a session past this.
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    user_agent: Mapped[str | None] = mapped_column(sa.Unicode(256))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class RefreshTokenRow(Base):
+    """A refresh token, stored as the SHA-256 of its 256-bit value; spent once, then replaced."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(BigIntId, sa.Identity(), primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    # Idle expiry of this token (capped by the session's absolute expiry).
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class PendingLoginRow(Base):
+    """A web sign-in in flight: keyed by the hash of ``state``; single-use and short-lived."""
+
+    __tablename__ = "pending_logins"
+
+    state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(32))
+    nonce: Mapped[str] = mapped_column(sa.String(128))
+    code_verifier: Mapped[str] = mapped_column(sa.String(128))
+    redirect_uri: Mapped[str] = mapped_column(sa.String(2048))
+    # Where the client app wants to land after sign-in (allowlisted).
+    return_to: Mapped[str | None] = mapped_column(sa.String(2048))
+    # Set when a signed-in user links another provider explicitly.
+    link_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    consumed_at: Mapped[datetime | None]
+
+
+class MfaCredentialRow(Base):
+    """A user's TOTP secret (AES-GCM encrypted), replay guard and lockout state."""
+
+    __tablename__ = "mfa_credentials"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    secret_ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+    # NULL while set up but not yet confirmed with a first valid code.
+    enabled_at: Mapped[datetime | None]
+    # The last TOTP time step accepted: a code is accepted once per step.
+    last_used_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default=sa.text("0"))
+    locked_until: Mapped[datetime | None]
+
+
+class RecoveryCodeRow(Base):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigIntId, sa.Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class MfaChallengeRow(Base):
+    """The second step of a sign-in (``mfa_token``): single-use, 5 minutes, a few attempts."""
+
+    __tablename__ = "mfa_challenges"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # The first factor's methods, carried into the session's amr once the second succeeds.
+    amr: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default=sa.text("0"))
+    consumed_at: Mapped[datetime | None]
+    user_agent: Mapped[str | None] = mapped_column(sa.Unicode(256))
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class RateLimitCounterRow(Base):
+    """Fixed-window counters, in SQL so limits hold across Function instances."""
+
+    __tablename__ = "rate_limit_counters"
+
+    bucket: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(primary_key=True)
+    hits: Mapped[int] = mapped_column(sa.Integer)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 metadata = Base.metadata
 users = UserRow.__table__
 external_identities = ExternalIdentityRow.__table__
@@ -199,5 +310,12 @@ messages = MessageRow.__table__
 files = FileRow.__table__
 message_attachments = MessageAttachmentRow.__table__
 token_usage = TokenUsageRow.__table__
+auth_sessions = AuthSessionRow.__table__
+refresh_tokens = RefreshTokenRow.__table__
+pending_logins = PendingLoginRow.__table__
+mfa_credentials = MfaCredentialRow.__table__
+recovery_codes = RecoveryCodeRow.__table__
+mfa_challenges = MfaChallengeRow.__table__
+rate_limit_counters = RateLimitCounterRow.__table__
 
 TABLES_IN_DEPENDENCY_ORDER = [t.name for t in metadata.sorted_tables]

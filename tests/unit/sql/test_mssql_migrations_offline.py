@@ -64,18 +64,19 @@ def test_access_path_indexes(ddl: str) -> None:
 
 def test_no_multiple_cascade_paths(ddl: str) -> None:
     """SQL Server refuses a table reachable through two cascading paths; only a session's own rows
-    (members, messages) and a message's attachments cascade."""
+    (members, messages), a message's attachments and an auth session's refresh tokens cascade."""
     cascading = re.findall(r"CONSTRAINT (fk_\w+) FOREIGN KEY.*?ON DELETE CASCADE", ddl)
     assert sorted(cascading) == [
         "fk_message_attachments_message_id_messages",
         "fk_messages_session_id_chat_sessions",
+        "fk_refresh_tokens_session_id_auth_sessions",
         "fk_session_members_session_id_chat_sessions",
     ]
 
 
 def test_every_revision_is_recorded(ddl: str) -> None:
     assert "INSERT INTO alembic_version (version_num) OUTPUT inserted.version_num VALUES ('0001')" in ddl
-    assert "SET version_num='0004'" in ddl
+    assert "SET version_num='0005'" in ddl
 
 
 def test_plain_alembic_cli_works_from_the_repo_root() -> None:
