@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from application.health import CheckHealth
+    from application.ports.unit_of_work import UnitOfWorkFactory
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,18 @@ class Container:
             StorageProbe(self.settings.storage_target, timeout_seconds=timeout),
         ]
         return CheckHealth(probes, timeout_seconds=timeout)
+
+    @cached_property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        from infra.sql.unit_of_work import make_uow_factory
+
+        return make_uow_factory(self.engine)
+
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+
+    # --- identity: sign-in providers (providers area) ---
+
+    # --- identity: two-factor authentication and rate limits (mfa area) ---
 
 
 _settings: Settings | None = None

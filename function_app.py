@@ -19,5 +19,12 @@ bootstrap.load_app_settings()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 dependencies.provide(bootstrap.get_container)
 
-for blueprint in (health.bp, deep_health.bp):
+blueprints = [
+    health.bp,
+    deep_health.bp,
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+    # --- identity: sign-in providers (providers area) ---
+    # --- identity: two-factor authentication (mfa area) ---
+]
+for blueprint in blueprints:
     app.register_functions(blueprint)

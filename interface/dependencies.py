@@ -21,6 +21,12 @@ class Services(Protocol):
     @property
     def check_health(self) -> CheckHealth: ...
 
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+
+    # --- identity: sign-in providers (providers area) ---
+
+    # --- identity: two-factor authentication and rate limits (mfa area) ---
+
 
 _provider: Callable[[], Services] | None = None
 

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+
+    # --- identity: sign-in providers (providers area) ---
+
+    # --- identity: two-factor authentication and rate limits (mfa area) ---
+
     @field_validator("database_url")
     @classmethod
     def _known_dialect(cls, value: str) -> str:

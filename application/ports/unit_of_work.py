@@ -36,6 +36,9 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     files: FileRepository
     token_usage: TokenUsageRepository
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+    # --- identity: pending web logins (providers area) ---
+    # --- identity: two-factor authentication (mfa area) ---
 
     def __enter__(self) -> Self: ...
 

@@ -45,11 +45,23 @@ def join_multi(values: MultiMapping[str], *, lower_keys: bool = False, drop_empt
 
 
 def to_function_request(request: web.BaseRequest, body: bytes, route_params: Mapping[str, str]) -> func.HttpRequest:
-    """Build the ``func.HttpRequest`` the worker would hand to the function."""
+    """Build the ``func.HttpRequest`` the worker would hand to the function.
+
+    Like Azure's front end, the peer address is appended to ``X-Forwarded-For`` (as ``ip:port``):
+    functions see the caller's address only through that header, and only its last entry is
+    trustworthy (earlier ones are whatever the client sent).
+    """
+    headers = join_multi(request.headers, lower_keys=True)
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    if peer:
+        host, port = peer[0], peer[1]
+        hop = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        previous = headers.get("x-forwarded-for")
+        headers["x-forwarded-for"] = f"{previous},{hop}" if previous else hop
     return func.HttpRequest(
         method=request.method.upper(),
         url=str(request.url),
-        headers=join_multi(request.headers, lower_keys=True),
+        headers=headers,
         params=join_multi(request.query, drop_empty=True),
         route_params=dict(route_params),
         body=body,

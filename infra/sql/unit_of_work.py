@@ -45,6 +45,9 @@ class SqlUnitOfWork:
     messages: SqlMessageRepository
     files: SqlFileRepository
     token_usage: SqlTokenUsageRepository
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+    # --- identity: pending web logins (providers area) ---
+    # --- identity: two-factor authentication (mfa area) ---
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
@@ -67,6 +70,9 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(session)
         self.files = SqlFileRepository(session)
         self.token_usage = SqlTokenUsageRepository(session)
+        # --- identity: our sessions and refresh tokens (tokens area) ---
+        # --- identity: pending web logins (providers area) ---
+        # --- identity: two-factor authentication (mfa area) ---
         return self
 
     def __exit__(

@@ -1,0 +1,1 @@
+"""Identity use cases: sign-in with external providers, our sessions and tokens, two-factor auth."""
