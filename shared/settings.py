@@ -106,6 +106,9 @@ def _production_problems(settings: Settings) -> list[str]:
             "AzureWebJobsStorage__accountName: required in production (or AzureWebJobsStorage); "
             "UseDevelopmentStorage=true is the local emulator"
         )
+    # --- identity: our sessions and refresh tokens (tokens area) ---
+    # --- identity: sign-in providers (providers area) ---
+    # --- identity: two-factor authentication and rate limits (mfa area) ---
     return problems
 
 
