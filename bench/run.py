@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import cold_import
+from bench import auth_me, cold_import
 
 
 def main() -> None:
@@ -19,6 +19,9 @@ def main() -> None:
     result = cold_import.run()
     print(cold_import.report(result))
     results["cold_import"] = result
+    result = auth_me.run()
+    print(auth_me.report(result))
+    results["auth_me"] = result
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (results_dir / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     print(f"saved bench/results/bench-{stamp}.json")
