@@ -26,6 +26,7 @@ from devhost.function_index import FunctionIndex, load_app
 from devhost.functions_host import CorsPolicy, FunctionsHost, FunctionsHostSettings, HostJson
 from devhost.functions_host.server import DEFAULT_MAX_REQUEST_BODY_BYTES
 from devhost.local_settings import LocalSettings, LocalSettingsError
+from devhost.oidc_provider import OidcProviderSupervisor
 
 log = logging.getLogger("devhost")
 
@@ -163,6 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))  # the worker imports function_app from the app root
+    # --- local OIDC provider: before the app is imported (it validates its settings at import) ---
+    oidc = OidcProviderSupervisor(os.environ.get("DEV_OIDC_ISSUER"), project_root=project_dir)
+    oidc.start()
+    try:
+        return _index_and_serve(args, local, host_json, project_dir)
+    finally:
+        oidc.stop()
+
+
+def _index_and_serve(args: argparse.Namespace, local: LocalSettings, host_json: HostJson, project_dir: Path) -> int:
     module, attribute = split_app_spec(args.app)
     try:
         index = FunctionIndex.from_app(load_app(module, attribute))
