@@ -15,13 +15,43 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from shared.clock import SystemClock
 from shared.logging_setup import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from application.health import CheckHealth
+    from application.identity.authenticate import AuthenticateAccessToken
+    from application.identity.external_providers import ProviderRegistry
+    from application.identity.jwks import PublishSigningKeys
+    from application.identity.logout import Logout, LogoutAll
+    from application.identity.me import GetMe
+    from application.identity.mfa import MfaGate
+    from application.identity.mfa_codes import SecondFactor
+    from application.identity.mfa_enrollment import (
+        DisableTwoFactor,
+        EnableTwoFactor,
+        RegenerateRecoveryCodes,
+        SetUpTwoFactor,
+    )
+    from application.identity.mfa_verify import VerifyTwoFactor
+    from application.identity.refresh import RefreshSession
+    from application.identity.sessions import SessionIssuer
+    from application.identity.sign_in import (
+        CompleteSignIn,
+        FinishWebLogin,
+        ListProviders,
+        RedeemHandover,
+        SignInWithIdToken,
+        StartLink,
+        StartWebLogin,
+    )
+    from application.ports.rate_limit import RateLimiter
     from application.ports.unit_of_work import UnitOfWorkFactory
+    from domain.auth_sessions import SessionPolicy
+    from infra.tokens.access_tokens import JwtAccessTokens
+    from infra.tokens.key_ring import KeyRing
     from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,16 +94,203 @@ class Container:
         return CheckHealth(probes, timeout_seconds=timeout)
 
     @cached_property
+    def clock(self) -> SystemClock:
+        return SystemClock()
+
+    @cached_property
     def uow_factory(self) -> UnitOfWorkFactory:
         from infra.sql.unit_of_work import make_uow_factory
 
         return make_uow_factory(self.engine)
 
-    # --- identity: our sessions and refresh tokens (tokens area) ---
+    @cached_property
+    def session_policy(self) -> SessionPolicy:
+        from datetime import timedelta
 
-    # --- identity: sign-in providers (providers area) ---
+        from domain.auth_sessions import SessionPolicy
 
-    # --- identity: two-factor authentication and rate limits (mfa area) ---
+        s = self.settings
+        return SessionPolicy(
+            access_ttl=timedelta(seconds=s.access_token_ttl_seconds),
+            absolute_ttl=timedelta(seconds=s.refresh_token_absolute_ttl_seconds),
+            idle_ttl=timedelta(seconds=s.refresh_token_idle_ttl_seconds),
+            reuse_grace=timedelta(seconds=s.refresh_token_reuse_grace_seconds),
+        )
+
+    @cached_property
+    def key_ring(self) -> KeyRing:
+        """Production keys from JWT_SIGNING_KEYS, else dev keys generated into JWT_KEY_DIRECTORY."""
+        from infra.tokens.factory import build_key_ring
+
+        return build_key_ring(self.settings)
+
+    @cached_property
+    def access_tokens(self) -> JwtAccessTokens:
+        from infra.tokens.factory import build_access_tokens
+
+        return build_access_tokens(self.settings, self.key_ring)
+
+    @cached_property
+    def session_issuer(self) -> SessionIssuer:
+        """Starts a session inside the caller's unit of work (sign-in and 2FA use it)."""
+        from application.identity.sessions import SessionIssuer
+
+        return SessionIssuer(self.access_tokens, self.clock, self.session_policy)
+
+    @cached_property
+    def authenticate(self) -> AuthenticateAccessToken:
+        from application.identity.authenticate import AuthenticateAccessToken
+
+        return AuthenticateAccessToken(self.access_tokens, self.uow_factory, self.clock)
+
+    @cached_property
+    def refresh_session(self) -> RefreshSession:
+        from application.identity.refresh import RefreshSession
+
+        return RefreshSession(self.uow_factory, self.session_issuer, self.clock)
+
+    @cached_property
+    def logout(self) -> Logout:
+        from application.identity.logout import Logout
+
+        return Logout(self.uow_factory, self.clock)
+
+    @cached_property
+    def logout_all(self) -> LogoutAll:
+        from application.identity.logout import LogoutAll
+
+        return LogoutAll(self.uow_factory, self.clock)
+
+    @cached_property
+    def get_me(self) -> GetMe:
+        from application.identity.me import GetMe
+
+        return GetMe(self.uow_factory, self.mfa_gate)
+
+    @cached_property
+    def publish_signing_keys(self) -> PublishSigningKeys:
+        from application.identity.jwks import PublishSigningKeys
+
+        return PublishSigningKeys(self.key_ring, self.clock)
+
+    @cached_property
+    def identity_providers(self) -> ProviderRegistry:
+        """Only the providers the settings configure; discovery and JWKS are fetched on first use."""
+        from infra.identity.registry import build_registry
+
+        return build_registry(self.settings, self.clock)
+
+    @cached_property
+    def complete_sign_in(self) -> CompleteSignIn:
+        from application.identity.sign_in import CompleteSignIn
+
+        return CompleteSignIn(self.session_issuer, self.mfa_gate, self.clock)
+
+    @cached_property
+    def list_providers(self) -> ListProviders:
+        from application.identity.sign_in import ListProviders
+
+        return ListProviders(self.identity_providers)
+
+    @cached_property
+    def start_web_login(self) -> StartWebLogin:
+        from application.identity.sign_in import StartWebLogin
+
+        s = self.settings
+        return StartWebLogin(
+            self.identity_providers,
+            self.uow_factory,
+            self.clock,
+            public_base_url=s.public_base_url,
+            return_to_allowlist=s.return_to_allowlist,
+        )
+
+    @cached_property
+    def start_link(self) -> StartLink:
+        from application.identity.sign_in import StartLink
+
+        return StartLink(self.start_web_login, self.uow_factory)
+
+    @cached_property
+    def finish_web_login(self) -> FinishWebLogin:
+        from application.identity.sign_in import FinishWebLogin
+
+        return FinishWebLogin(self.identity_providers, self.uow_factory, self.clock, self.complete_sign_in)
+
+    @cached_property
+    def redeem_handover(self) -> RedeemHandover:
+        from application.identity.sign_in import RedeemHandover
+
+        return RedeemHandover(self.uow_factory, self.clock, self.complete_sign_in)
+
+    @cached_property
+    def sign_in_with_id_token(self) -> SignInWithIdToken:
+        from application.identity.sign_in import SignInWithIdToken
+
+        return SignInWithIdToken(self.identity_providers, self.uow_factory, self.complete_sign_in)
+
+    @cached_property
+    def mfa_gate(self) -> MfaGate:
+        """Used by the sign-in flow: is a second factor required, and its challenge."""
+        from application.identity.mfa import MfaGate
+
+        return MfaGate(self.clock)
+
+    @cached_property
+    def second_factor(self) -> SecondFactor:
+        """TOTP (pyotp), the AES-GCM secret cipher (key from settings, or a local key file) and lockout."""
+        from datetime import timedelta
+
+        from application.identity.mfa_codes import SecondFactor
+        from domain.mfa import LockoutPolicy
+        from infra.mfa.keys import build_cipher
+        from infra.mfa.totp import PyotpTotp
+
+        s = self.settings
+        base = timedelta(seconds=s.mfa_lockout_base_seconds)
+        lockout = LockoutPolicy(
+            threshold=s.mfa_lockout_threshold, base=base, cap=max(base, timedelta(seconds=s.mfa_lockout_max_seconds))
+        )
+        cipher = build_cipher(s.mfa_encryption_key, s.mfa_previous_encryption_keys, s.mfa_key_dir)
+        return SecondFactor(totp=PyotpTotp(s.mfa_issuer), cipher=cipher, clock=self.clock, lockout=lockout)
+
+    @cached_property
+    def setup_two_factor(self) -> SetUpTwoFactor:
+        from application.identity.mfa_enrollment import SetUpTwoFactor
+        from infra.mfa.qr import SegnoQrRenderer
+
+        return SetUpTwoFactor(self.uow_factory, self.second_factor, SegnoQrRenderer())
+
+    @cached_property
+    def enable_two_factor(self) -> EnableTwoFactor:
+        from application.identity.mfa_enrollment import EnableTwoFactor
+
+        return EnableTwoFactor(self.uow_factory, self.second_factor)
+
+    @cached_property
+    def verify_two_factor(self) -> VerifyTwoFactor:
+        from application.identity.mfa_verify import VerifyTwoFactor
+
+        return VerifyTwoFactor(self.uow_factory, self.second_factor, self.session_issuer)
+
+    @cached_property
+    def disable_two_factor(self) -> DisableTwoFactor:
+        from application.identity.mfa_enrollment import DisableTwoFactor
+
+        return DisableTwoFactor(self.uow_factory, self.second_factor)
+
+    @cached_property
+    def regenerate_recovery_codes(self) -> RegenerateRecoveryCodes:
+        from application.identity.mfa_enrollment import RegenerateRecoveryCodes
+
+        return RegenerateRecoveryCodes(self.uow_factory, self.second_factor)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Per-IP and per-account abuse limits, counted in SQL so they hold across instances."""
+        from infra.sql.rate_limiter import SqlRateLimiter
+
+        return SqlRateLimiter(self.engine, self.clock)
 
 
 _settings: Settings | None = None

@@ -2,7 +2,7 @@
 
 Registers one blueprint per area and tells the interface layer how to reach the composition
 root. Settings are validated here, so a bad one stops the app at start with its name. Nothing
-heavy is imported: SQLAlchemy, the Azure SDKs and LangChain load on first use (see
+heavy is imported: SQLAlchemy, the Azure SDKs, PyJWT, msal and LangChain load on first use (see
 ``bootstrap.py``), which keeps the cold start close to that of the bare Functions SDK.
 """
 
@@ -11,7 +11,7 @@ import azure.functions as func
 
 import bootstrap
 from interface import dependencies
-from interface.http import health
+from interface.http import health, me, sign_in, tokens, two_factor
 from interface.orchestration import deep_health
 
 bootstrap.load_app_settings()
@@ -19,12 +19,5 @@ bootstrap.load_app_settings()
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 dependencies.provide(bootstrap.get_container)
 
-blueprints = [
-    health.bp,
-    deep_health.bp,
-    # --- identity: our sessions and refresh tokens (tokens area) ---
-    # --- identity: sign-in providers (providers area) ---
-    # --- identity: two-factor authentication (mfa area) ---
-]
-for blueprint in blueprints:
+for blueprint in (health.bp, deep_health.bp, sign_in.bp, tokens.bp, me.bp, two_factor.bp):
     app.register_functions(blueprint)

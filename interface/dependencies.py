@@ -13,6 +13,28 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from application.health import CheckHealth
+    from application.identity.jwks import PublishSigningKeys
+    from application.identity.logout import Logout, LogoutAll
+    from application.identity.me import GetMe
+    from application.identity.mfa_enrollment import (
+        DisableTwoFactor,
+        EnableTwoFactor,
+        RegenerateRecoveryCodes,
+        SetUpTwoFactor,
+    )
+    from application.identity.mfa_verify import VerifyTwoFactor
+    from application.identity.refresh import RefreshSession
+    from application.identity.results import Principal
+    from application.identity.sessions import SessionIssuer
+    from application.identity.sign_in import (
+        FinishWebLogin,
+        ListProviders,
+        RedeemHandover,
+        SignInWithIdToken,
+        StartLink,
+        StartWebLogin,
+    )
+    from application.ports.rate_limit import RateLimiter
 
 
 class Services(Protocol):
@@ -21,11 +43,63 @@ class Services(Protocol):
     @property
     def check_health(self) -> CheckHealth: ...
 
-    # --- identity: our sessions and refresh tokens (tokens area) ---
+    def authenticate(self, token: str) -> Principal:
+        """Verify an access token and its live session; raises ``Unauthenticated``."""
+        ...
 
-    # --- identity: sign-in providers (providers area) ---
+    @property
+    def session_issuer(self) -> SessionIssuer: ...
 
-    # --- identity: two-factor authentication and rate limits (mfa area) ---
+    @property
+    def refresh_session(self) -> RefreshSession: ...
+
+    @property
+    def logout(self) -> Logout: ...
+
+    @property
+    def logout_all(self) -> LogoutAll: ...
+
+    @property
+    def get_me(self) -> GetMe: ...
+
+    @property
+    def publish_signing_keys(self) -> PublishSigningKeys: ...
+
+    @property
+    def list_providers(self) -> ListProviders: ...
+
+    @property
+    def start_web_login(self) -> StartWebLogin: ...
+
+    @property
+    def start_link(self) -> StartLink: ...
+
+    @property
+    def finish_web_login(self) -> FinishWebLogin: ...
+
+    @property
+    def redeem_handover(self) -> RedeemHandover: ...
+
+    @property
+    def sign_in_with_id_token(self) -> SignInWithIdToken: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+    @property
+    def setup_two_factor(self) -> SetUpTwoFactor: ...
+
+    @property
+    def enable_two_factor(self) -> EnableTwoFactor: ...
+
+    @property
+    def verify_two_factor(self) -> VerifyTwoFactor: ...
+
+    @property
+    def disable_two_factor(self) -> DisableTwoFactor: ...
+
+    @property
+    def regenerate_recovery_codes(self) -> RegenerateRecoveryCodes: ...
 
 
 _provider: Callable[[], Services] | None = None

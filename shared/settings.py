@@ -60,11 +60,175 @@ class Settings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
 
-    # --- identity: our sessions and refresh tokens (tokens area) ---
+    # Identity: our access tokens, refresh tokens and signing keys.
+    jwt_issuer: str = Field(default="tagarela", min_length=1, max_length=256, description="'iss' of our access tokens.")
+    jwt_audience: str = Field(default="tagarela-api", min_length=1, max_length=256, description="'aud' of our tokens.")
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_absolute_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
+    refresh_token_idle_ttl_seconds: int = Field(default=7 * 86400, ge=300, le=365 * 86400)
+    refresh_token_reuse_grace_seconds: int = Field(default=20, ge=0, le=60)
+    # JSON list of {"kid", "private_key_pem", "activates_at"?, "retires_at"?}; a secret: never in repr.
+    jwt_signing_keys: str | None = Field(default=None, repr=False)
+    jwt_key_directory: str = Field(default=".data/keys", description="Dev keys, made when JWT_SIGNING_KEYS is unset.")
+    jwt_key_publish_lead_seconds: int = Field(default=3600, ge=600, le=7 * 86400)
+    jwt_dev_key_rotation_days: int = Field(default=30, ge=1, le=365)
 
-    # --- identity: sign-in providers (providers area) ---
+    @field_validator("jwt_signing_keys")
+    @classmethod
+    def _signing_keys_shape(cls, value: str | None) -> str | None:
+        """Shape only (no cryptography at cold start); the PEM is parsed by infra/tokens on first use."""
+        import json
 
-    # --- identity: two-factor authentication and rate limits (mfa area) ---
+        if value is None or not value.strip():
+            return None
+        try:
+            entries = json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON list of signing keys") from None
+        if not isinstance(entries, list) or not entries:
+            raise ValueError("must be a non-empty JSON list of signing keys")
+        kids = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str) or not entry["kid"].strip():
+                raise ValueError("every key needs a 'kid' string")
+            pem = entry.get("private_key_pem")
+            if not isinstance(pem, str) or "-----BEGIN" not in pem or "PRIVATE KEY-----" not in pem:
+                raise ValueError(f"key {entry['kid'][:64]!r}: 'private_key_pem' must be a PEM private key")
+            kids.append(entry["kid"])
+        if len(set(kids)) != len(kids):
+            raise ValueError("every 'kid' must be unique")
+        return value
+
+    # Identity: sign-in providers (Google, Apple, Microsoft, generic OIDC, dev).
+    public_base_url: str = Field(
+        default="http://localhost:7071",
+        description="This app's public origin; OIDC redirect URIs are <it>/api/auth/<provider>/callback.",
+    )
+    auth_return_to_allowlist: str = Field(
+        default="", description="Comma-separated URL prefixes a web sign-in may return to (return_to)."
+    )
+    oidc_http_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    google_client_id: str | None = None
+    google_client_secret: str | None = Field(default=None, repr=False)
+    google_issuer: str = "https://accounts.google.com"
+    google_native_client_ids: str = Field(default="", description="Comma-separated extra audiences (Android/iOS).")
+    apple_client_id: str | None = Field(default=None, description="Apple Services ID (web flow audience).")
+    apple_team_id: str | None = None
+    apple_key_id: str | None = None
+    apple_private_key: str | None = Field(default=None, repr=False, description="The .p8 key's PEM text.")
+    apple_issuer: str = "https://appleid.apple.com"
+    apple_native_client_ids: str = Field(default="", description="Comma-separated iOS bundle ids (native aud).")
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: str | None = Field(default=None, repr=False)
+    microsoft_authority: str = "https://login.microsoftonline.com/common"
+    microsoft_native_client_ids: str = ""
+    oidc_providers: str = Field(
+        default="[]",
+        repr=False,
+        description='JSON list of generic providers: {"name","display_name","issuer","client_id","client_secret"?'
+        ',"scopes"?,"native_client_ids"?,"algorithms"?,"trust_email_verified"?}',
+    )
+    dev_oidc_issuer: str | None = Field(
+        default=None, description="Issuer of the local development provider; never in production."
+    )
+    dev_oidc_client_id: str = "tagarela-dev"
+
+    @field_validator("public_base_url", "google_issuer", "apple_issuer", "microsoft_authority", "dev_oidc_issuer")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("oidc_providers")
+    @classmethod
+    def _generic_providers_shape(cls, value: str) -> str:
+        cls.parse_generic_oidc_providers(value)  # raises ValueError naming the problem (never a secret)
+        return value
+
+    @field_validator("apple_private_key")
+    @classmethod
+    def _apple_key_shape(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() and "PRIVATE KEY-----" not in value:
+            raise ValueError("must be the PEM text of the .p8 key")
+        return value or None
+
+    @staticmethod
+    def parse_generic_oidc_providers(value: str) -> list[dict[str, object]]:
+        import json
+        import re
+
+        try:
+            entries = json.loads(value or "[]")
+        except ValueError:
+            raise ValueError("must be a JSON list of providers") from None
+        if not isinstance(entries, list):
+            raise ValueError("must be a JSON list of providers")
+        reserved = {"google", "apple", "microsoft", "dev", "providers", "2fa", "handover", "refresh", "logout"}
+        names: set[str] = set()
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise ValueError("every provider must be a JSON object")
+            name = entry.get("name")
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]{1,31}", name) or name in reserved:
+                raise ValueError("every provider needs a 'name' of 2-32 lower-case letters/digits/- (not built-in)")
+            if name in names:
+                raise ValueError(f"provider {name!r} is declared twice")
+            names.add(name)
+            for required in ("issuer", "client_id"):
+                if not isinstance(entry.get(required), str) or not entry[required].strip():
+                    raise ValueError(f"provider {name!r}: '{required}' is required")
+            if not str(entry["issuer"]).startswith(("https://", "http://")):
+                raise ValueError(f"provider {name!r}: 'issuer' must be an http(s) URL")
+            algorithms = entry.get("algorithms", ["RS256"])
+            if not isinstance(algorithms, list) or any(
+                not isinstance(a, str) or a.upper().startswith("HS") or a.lower() == "none" for a in algorithms
+            ):
+                raise ValueError(f"provider {name!r}: 'algorithms' must list asymmetric algorithms only")
+        return entries
+
+    @property
+    def return_to_allowlist(self) -> tuple[str, ...]:
+        return tuple(entry.strip() for entry in self.auth_return_to_allowlist.split(",") if entry.strip())
+
+    @property
+    def apple_configured(self) -> bool:
+        return bool(self.apple_client_id and self.apple_team_id and self.apple_key_id and self.apple_private_key)
+
+    # Identity: two-factor authentication.
+    # AES-256-GCM key of TOTP secrets at rest: "kid:base64" or "base64" of 32 bytes; a secret: never in repr.
+    mfa_encryption_key: str | None = Field(default=None, repr=False)
+    # Older keys still accepted for decryption (comma-separated, same format), during a rotation.
+    mfa_previous_encryption_keys: str | None = Field(default=None, repr=False)
+    mfa_key_dir: str = Field(default=".data/keys", description="Local key file, made when MFA_ENCRYPTION_KEY is unset.")
+    mfa_issuer: str = Field(default="Tagarela", min_length=1, max_length=64, description="Name shown by the 2FA app.")
+    mfa_lockout_threshold: int = Field(default=5, ge=1, le=100, description="Wrong codes in a row before a lock.")
+    mfa_lockout_base_seconds: int = Field(default=60, ge=1, le=86400, description="First lock; doubles after.")
+    mfa_lockout_max_seconds: int = Field(default=3600, ge=1, le=7 * 86400, description="Longest lock.")
+
+    @field_validator("mfa_encryption_key", "mfa_previous_encryption_keys")
+    @classmethod
+    def _mfa_key_shape(cls, value: str | None) -> str | None:
+        """base64 of exactly 32 bytes with an optional 'kid:' prefix; errors never echo the key."""
+        import base64
+        import binascii
+        import re
+
+        if value is None or not value.strip():
+            return None
+        for position, spec in enumerate((s for s in value.split(",") if s.strip()), start=1):
+            kid, _, encoded = spec.strip().rpartition(":")
+            try:
+                size = len(base64.b64decode(encoded.strip(), validate=True))
+            except (binascii.Error, ValueError):
+                raise ValueError(f"key #{position} is not valid base64 of 32 random bytes") from None
+            if size != 32:
+                raise ValueError(f"key #{position} must be base64 of exactly 32 bytes (AES-256), got {size}")
+            if kid and not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", kid.strip()):
+                raise ValueError(f"key #{position}: the key id must be 1-32 letters, digits, '_', '.' or '-'")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -106,9 +270,27 @@ def _production_problems(settings: Settings) -> list[str]:
             "AzureWebJobsStorage__accountName: required in production (or AzureWebJobsStorage); "
             "UseDevelopmentStorage=true is the local emulator"
         )
-    # --- identity: our sessions and refresh tokens (tokens area) ---
-    # --- identity: sign-in providers (providers area) ---
-    # --- identity: two-factor authentication and rate limits (mfa area) ---
+    # Identity: our access tokens, refresh tokens and signing keys.
+    if settings.jwt_signing_keys is None:
+        problems.append(
+            "JWT_SIGNING_KEYS: required in production (a JSON list of ES256 keys, e.g. a Key Vault reference); "
+            "keys generated into JWT_KEY_DIRECTORY are for local runs"
+        )
+    # Identity: sign-in providers (Google, Apple, Microsoft, generic OIDC, dev).
+    if settings.dev_oidc_issuer:
+        problems.append(
+            "DEV_OIDC_ISSUER: must not be set in production (the dev sign-in provider lets anyone sign in as anyone)"
+        )
+    if not settings.public_base_url.startswith("https://") or "localhost" in settings.public_base_url:
+        problems.append("PUBLIC_BASE_URL: required in production as this app's https:// origin (OIDC redirect URIs)")
+    if any(not entry.startswith("https://") for entry in settings.return_to_allowlist):
+        problems.append("AUTH_RETURN_TO_ALLOWLIST: only https:// addresses in production")
+    # Identity: two-factor authentication.
+    if settings.mfa_encryption_key is None:
+        problems.append(
+            "MFA_ENCRYPTION_KEY: required in production (base64 of 32 random bytes, e.g. a Key Vault reference); "
+            "the key generated into MFA_KEY_DIR is for local runs"
+        )
     return problems
 
 

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.auth_sessions import AuthSessionRepository, RefreshTokenRepository
+from domain.identity import PendingLoginRepository
+from domain.mfa import MfaRepository
 from domain.ports import (
     ChatSessionRepository,
     FileRepository,
@@ -36,9 +39,10 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     files: FileRepository
     token_usage: TokenUsageRepository
-    # --- identity: our sessions and refresh tokens (tokens area) ---
-    # --- identity: pending web logins (providers area) ---
-    # --- identity: two-factor authentication (mfa area) ---
+    auth_sessions: AuthSessionRepository
+    refresh_tokens: RefreshTokenRepository
+    pending_logins: PendingLoginRepository
+    mfa: MfaRepository
 
     def __enter__(self) -> Self: ...
 

@@ -23,6 +23,9 @@ from infra.sql.repositories import (
     SqlTokenUsageRepository,
     SqlUserRepository,
 )
+from infra.sql.repositories.auth_sessions import SqlAuthSessionRepository, SqlRefreshTokenRepository
+from infra.sql.repositories.mfa import SqlMfaRepository
+from infra.sql.repositories.pending_logins import SqlPendingLoginRepository
 from shared.errors import Unavailable
 
 
@@ -45,9 +48,10 @@ class SqlUnitOfWork:
     messages: SqlMessageRepository
     files: SqlFileRepository
     token_usage: SqlTokenUsageRepository
-    # --- identity: our sessions and refresh tokens (tokens area) ---
-    # --- identity: pending web logins (providers area) ---
-    # --- identity: two-factor authentication (mfa area) ---
+    auth_sessions: SqlAuthSessionRepository
+    refresh_tokens: SqlRefreshTokenRepository
+    pending_logins: SqlPendingLoginRepository
+    mfa: SqlMfaRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
@@ -70,9 +74,10 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(session)
         self.files = SqlFileRepository(session)
         self.token_usage = SqlTokenUsageRepository(session)
-        # --- identity: our sessions and refresh tokens (tokens area) ---
-        # --- identity: pending web logins (providers area) ---
-        # --- identity: two-factor authentication (mfa area) ---
+        self.auth_sessions = SqlAuthSessionRepository(session)
+        self.refresh_tokens = SqlRefreshTokenRepository(session)
+        self.pending_logins = SqlPendingLoginRepository(session)
+        self.mfa = SqlMfaRepository(session)
         return self
 
     def __exit__(

@@ -1,3 +1,6 @@
+import base64
+import json
+
 import pytest
 
 from shared.settings import SettingsError, load_settings
@@ -83,6 +86,19 @@ def test_production_with_real_resources_is_accepted():
             "DATABASE_URL": "mssql+pyodbc://@srv.database.windows.net/db?driver=ODBC+Driver+18+for+SQL+Server",
             "DATABASE_ENTRA_AUTH": "true",
             "AzureWebJobsStorage__accountName": "tagarelaprod",
+            "PUBLIC_BASE_URL": "https://chat.example.com",
+            "JWT_SIGNING_KEYS": json.dumps([{"kid": "k1", "private_key_pem": _ec_private_key_pem()}]),
+            "MFA_ENCRYPTION_KEY": base64.b64encode(bytes(range(32))).decode(),
         }
     )
     assert settings.database_dialect == "mssql" and settings.database_entra_auth
+
+
+def _ec_private_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
