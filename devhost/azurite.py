@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
+
+from devhost.child_process import free_port, is_loopback, port_is_open, spawn, terminate, wait_until_listening
 
 log = logging.getLogger("devhost.azurite")
 
@@ -61,15 +59,6 @@ def parse_connection_string(value: str) -> dict[str, str]:
     return parts
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class BlobEndpoint:
     host: str
@@ -87,7 +76,7 @@ def local_blob_endpoint(connection_string: str | None) -> BlobEndpoint | None:
     if not endpoint:
         return None
     url = urlsplit(endpoint)
-    if not url.hostname or not _is_loopback(url.hostname):
+    if not url.hostname or not is_loopback(url.hostname):
         return None
     port = url.port or (443 if url.scheme == "https" else 80)
     host = "127.0.0.1" if url.hostname.lower() == "localhost" else url.hostname
@@ -101,20 +90,6 @@ def connection_string_for(port: int, host: str = "127.0.0.1") -> str:
 
 
 # --------------------------------------------------------------------------- the process
-
-
-def port_is_open(host: str, port: int, timeout: float = 0.3) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def azurite_blob_executable(project_root: Path = PROJECT_ROOT) -> Path | None:
@@ -155,25 +130,12 @@ class AzuriteProcess:
         cmd = self.command()
         if self.location is not None:
             self.location.mkdir(parents=True, exist_ok=True)
-        if self.log_path is not None and self._log_file is None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = self.log_path.open("ab")
-        output = self._log_file if self._log_file is not None else subprocess.DEVNULL
-        # Own session: a Ctrl-C on the terminal reaches devhost only, which then stops Azurite in order.
-        self.process = subprocess.Popen(cmd, cwd=self.project_root, stdout=output, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process, self._log_file = spawn(cmd, cwd=self.project_root, log_path=self.log_path)
         log.info("started Azurite blob service (pid %d) on %s:%d", self.process.pid, self.host, self.port)
 
     def wait_until_listening(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise AzuriteError(f"Azurite exited with code {self.process.returncode} before listening"
-                                   f"{self._log_hint()}")
-            if port_is_open(self.host, self.port):
-                return
-            time.sleep(0.1)
-        raise AzuriteError(f"Azurite did not listen on {self.host}:{self.port} within {timeout:.0f}s{self._log_hint()}")
+        wait_until_listening(self.process, self.host, self.port, timeout=timeout, what="Azurite",
+                             error=AzuriteError, hint=self._log_hint())
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -181,17 +143,8 @@ class AzuriteProcess:
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM (Azurite shuts down cleanly in 1-2 s), then SIGKILL after ``timeout``."""
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("Azurite (pid %d) ignored SIGTERM for %.0fs; killing it", proc.pid, timeout)
-                proc.kill()
-                proc.wait()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        log_file, self._log_file = self._log_file, None
+        terminate(proc, log_file, timeout=timeout, what="Azurite")
 
     def _log_hint(self) -> str:
         return f" (see {self.log_path})" if self.log_path is not None else ""

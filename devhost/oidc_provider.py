@@ -17,16 +17,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
 
-from devhost.azurite import _is_loopback, free_port, port_is_open
+from devhost.child_process import free_port, is_loopback, port_is_open, spawn, terminate, wait_until_listening
 
 log = logging.getLogger("devhost.oidc")
 
@@ -51,7 +49,7 @@ def local_issuer(issuer: str | None) -> LocalIssuer | None:
     if not issuer:
         return None
     parts = urlsplit(issuer.strip())
-    if parts.scheme != "http" or not parts.hostname or not _is_loopback(parts.hostname):
+    if parts.scheme != "http" or not parts.hostname or not is_loopback(parts.hostname):
         return None
     host = "127.0.0.1" if parts.hostname.lower() == "localhost" else parts.hostname
     return LocalIssuer(issuer.strip().rstrip("/"), host, parts.port or 80)
@@ -83,36 +81,17 @@ class OidcProviderProcess:
 
     def start(self) -> None:
         cmd = self.command()
-        if self.log_path is not None and self._log_file is None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log_file = self.log_path.open("ab")
-        output = self._log_file if self._log_file is not None else subprocess.DEVNULL
-        self.process = subprocess.Popen(cmd, cwd=self.project_root, stdout=output, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process, self._log_file = spawn(cmd, cwd=self.project_root, log_path=self.log_path)
         log.info("started the local OIDC provider (pid %d) at %s", self.process.pid, self.issuer)
 
     def wait_until_listening(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise OidcProviderError(f"the local OIDC provider exited with code {self.process.returncode}")
-            if port_is_open(self.host, self.port):
-                return
-            time.sleep(0.05)
-        raise OidcProviderError(f"the local OIDC provider did not listen on {self.host}:{self.port} in {timeout:.0f}s")
+        wait_until_listening(self.process, self.host, self.port, timeout=timeout, what="the local OIDC provider",
+                             error=OidcProviderError)
 
     def stop(self, timeout: float = 5.0) -> None:
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        log_file, self._log_file = self._log_file, None
+        terminate(proc, log_file, timeout=timeout, what="the local OIDC provider")
 
 
 @contextlib.contextmanager
