@@ -301,6 +301,18 @@ class RateLimitCounterRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class RealtimeConnectionRow(Base):
+    """A live Web PubSub connection: presence is "this user has at least one row"."""
+
+    __tablename__ = "realtime_connections"
+
+    connection_id: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    hub: Mapped[str] = mapped_column(sa.String(128))
+    connected_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
 metadata = Base.metadata
 users = UserRow.__table__
 external_identities = ExternalIdentityRow.__table__
@@ -317,5 +329,6 @@ mfa_credentials = MfaCredentialRow.__table__
 recovery_codes = RecoveryCodeRow.__table__
 mfa_challenges = MfaChallengeRow.__table__
 rate_limit_counters = RateLimitCounterRow.__table__
+realtime_connections = RealtimeConnectionRow.__table__
 
 TABLES_IN_DEPENDENCY_ORDER = [t.name for t in metadata.sorted_tables]

@@ -76,7 +76,7 @@ def test_no_multiple_cascade_paths(ddl: str) -> None:
 
 def test_every_revision_is_recorded(ddl: str) -> None:
     assert "INSERT INTO alembic_version (version_num) OUTPUT inserted.version_num VALUES ('0001')" in ddl
-    assert "SET version_num='0005'" in ddl
+    assert "SET version_num='0006'" in ddl
 
 
 def test_plain_alembic_cli_works_from_the_repo_root() -> None:
