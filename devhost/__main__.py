@@ -27,6 +27,7 @@ from devhost.functions_host import CorsPolicy, FunctionsHost, FunctionsHostSetti
 from devhost.functions_host.server import DEFAULT_MAX_REQUEST_BODY_BYTES
 from devhost.local_settings import LocalSettings, LocalSettingsError
 from devhost.oidc_provider import OidcProviderSupervisor
+from devhost.webpubsub import ConfigError, EmulatorThread, emulator_from_environment
 
 log = logging.getLogger("devhost")
 
@@ -43,6 +44,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-azurite", action="store_true", help="never start Azurite")
     parser.add_argument("--azurite-in-memory", action="store_true",
                         help="start Azurite with in-memory persistence instead of .data/azurite")
+    parser.add_argument("--no-webpubsub", action="store_true",
+                        help="never start the Web PubSub emulator (devhost/webpubsub)")
     parser.add_argument("--cors", default=None, metavar="ORIGINS",
                         help='allowed origins, "*" or comma-separated (default: Host.CORS of local.settings.json)')
     parser.add_argument("--cors-credentials", action="store_true", default=None,
@@ -94,7 +97,7 @@ def print_function_urls(functions_host: FunctionsHost) -> None:
 
 
 async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_json: HostJson,
-                azurite: AzuriteSupervisor | None) -> int:
+                azurite: AzuriteSupervisor | None, webpubsub: EmulatorThread | None = None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -118,6 +121,14 @@ async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_j
         if durable is not None:
             await durable.start()
             started.append(durable)
+        if webpubsub is not None:  # the Web PubSub emulator, on this loop, before the functions host
+            try:
+                await webpubsub.start()
+                started.append(webpubsub)
+            except OSError as exc:  # e.g. `python -m devhost.webpubsub` already serves that port: use it
+                log.warning("Web PubSub emulator not started (port %d: %s); using whatever listens there",
+                            webpubsub.port, exc.strerror or exc)
+                await webpubsub.stop()
         try:
             await functions_host.start()
         except OSError as exc:
@@ -196,7 +207,13 @@ def _index_and_serve(args: argparse.Namespace, local: LocalSettings, host_json: 
     )
     azurite = None if args.no_azurite else AzuriteSupervisor(
         storage_connection_string(dict(os.environ)), project_root=project_dir, in_memory=args.azurite_in_memory)
-    return asyncio.run(serve(index, settings, host_json=host_json, azurite=azurite))
+    # --- Web PubSub emulator: only when WebPubSubConnectionString points at this machine ---
+    try:
+        webpubsub = None if args.no_webpubsub else emulator_from_environment(os.environ)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    return asyncio.run(serve(index, settings, host_json=host_json, azurite=azurite, webpubsub=webpubsub))
 
 
 if __name__ == "__main__":
