@@ -6,6 +6,7 @@ transaction, so one use case's changes land together or not at all.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import Protocol
 from domain.chat import (
     AppendResult,
     ChatSession,
+    MemberRole,
     Message,
     MessageAnnotations,
     MessageDraft,
@@ -63,6 +65,13 @@ class ChatSessionRepository(Protocol):
 
     def mark_deleted(self, session_id: uuid.UUID, at: datetime) -> None: ...
 
+    def get_for_update(self, session_id: uuid.UUID) -> ChatSession | None:
+        """Like ``get``, but locks the row until commit: membership changes of one session are
+        serialized so two owners leaving at once cannot leave it ownerless."""
+        ...
+
+    def rename(self, session_id: uuid.UUID, title: str, at: datetime) -> None: ...
+
 
 class SessionMemberRepository(Protocol):
     def add(self, member: SessionMember) -> None:
@@ -77,6 +86,12 @@ class SessionMemberRepository(Protocol):
 
     def mark_read(self, session_id: uuid.UUID, user_id: uuid.UUID, seq: int) -> None:
         """Moves ``last_read_seq`` forward only: late or reordered receipts never move it back."""
+        ...
+
+    def set_role(self, session_id: uuid.UUID, user_id: uuid.UUID, role: MemberRole) -> None: ...
+
+    def session_ids_for_user(self, user_id: uuid.UUID) -> builtins.list[uuid.UUID]:
+        """Ids of the sessions (not deleted) the user belongs to: the Web PubSub groups to join."""
         ...
 
 
@@ -104,6 +119,15 @@ class MessageRepository(Protocol):
 
     def set_annotations(self, message_id: int, annotations: MessageAnnotations) -> None: ...
 
+    def update_body(self, session_id: uuid.UUID, seq: int, body: str, edited_at: datetime) -> bool:
+        """Replaces the text of a message that is not deleted; False when there is none."""
+        ...
+
+    def soft_delete(self, session_id: uuid.UUID, seq: int, at: datetime) -> bool:
+        """Sets ``deleted_at`` and erases the text (the row stays: seqs never have gaps); False when
+        the message does not exist or was already deleted."""
+        ...
+
 
 class FileRepository(Protocol):
     def add(self, file: StoredFile) -> None: ...
@@ -119,6 +143,10 @@ class FileRepository(Protocol):
     def attach(self, message_id: int, file_ids: Iterable[uuid.UUID]) -> None: ...
 
     def list_for_message(self, message_id: int) -> list[StoredFile]: ...
+
+    def attachment_ids_for_messages(self, message_ids: Iterable[int]) -> dict[int, list[uuid.UUID]]:
+        """File ids attached to each message (messages without files are absent), in one query."""
+        ...
 
 
 class TokenUsageRepository(Protocol):

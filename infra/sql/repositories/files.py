@@ -78,3 +78,17 @@ class SqlFileRepository:
             .order_by(files.c.created_at, files.c.id)
         )
         return [_to_file(row) for row in self._session.execute(stmt)]
+
+    def attachment_ids_for_messages(self, message_ids: Iterable[int]) -> dict[int, list[uuid.UUID]]:
+        ids = list(dict.fromkeys(message_ids))
+        found: dict[int, list[uuid.UUID]] = {}
+        if not ids:
+            return found
+        stmt = (
+            sa.select(message_attachments.c.message_id, message_attachments.c.file_id)
+            .where(message_attachments.c.message_id.in_(ids))
+            .order_by(message_attachments.c.message_id, message_attachments.c.file_id)
+        )
+        for row in self._session.execute(stmt):
+            found.setdefault(row.message_id, []).append(row.file_id)
+        return found

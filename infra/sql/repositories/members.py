@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.chat import MemberRole, SessionMember
 from domain.errors import AlreadyMember
+from infra.sql.models import chat_sessions
 from infra.sql.models import session_members as members
 
 
@@ -77,3 +78,19 @@ class SqlSessionMemberRepository:
             )
             .values(last_read_seq=seq)
         )
+
+    def set_role(self, session_id: uuid.UUID, user_id: uuid.UUID, role: MemberRole) -> None:
+        self._session.execute(
+            sa.update(members)
+            .where(members.c.session_id == session_id, members.c.user_id == user_id)
+            .values(role=role.value)
+        )
+
+    def session_ids_for_user(self, user_id: uuid.UUID) -> builtins.list[uuid.UUID]:
+        stmt = (
+            sa.select(members.c.session_id)
+            .join(chat_sessions, chat_sessions.c.id == members.c.session_id)
+            .where(members.c.user_id == user_id, chat_sessions.c.deleted_at.is_(None))
+            .order_by(members.c.session_id)
+        )
+        return [row.session_id for row in self._session.execute(stmt)]

@@ -11,6 +11,7 @@ burnt (a burnt seq would be a gap that a catching-up client waits for forever).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -203,3 +204,20 @@ class SqlMessageRepository:
         )
         if not result.rowcount:
             raise MessageNotFound("message not found")
+
+    def update_body(self, session_id: uuid.UUID, seq: int, body: str, edited_at: datetime) -> bool:
+        result = self._session.execute(
+            sa.update(messages)
+            .where(messages.c.session_id == session_id, messages.c.seq == seq, messages.c.deleted_at.is_(None))
+            .values(body=body, edited_at=edited_at)
+        )
+        return bool(result.rowcount)
+
+    def soft_delete(self, session_id: uuid.UUID, seq: int, at: datetime) -> bool:
+        # The text is erased, not only hidden: a deleted message must not linger in the database.
+        result = self._session.execute(
+            sa.update(messages)
+            .where(messages.c.session_id == session_id, messages.c.seq == seq, messages.c.deleted_at.is_(None))
+            .values(body="", deleted_at=at)
+        )
+        return bool(result.rowcount)

@@ -45,6 +45,11 @@ def list_for_user_statement(user_id: uuid.UUID, limit: int, after: SessionCursor
     return stmt
 
 
+def lock_session_statement(session_id: uuid.UUID) -> sa.Update:
+    """Serializes membership changes of one session until commit."""
+    return sa.update(chat_sessions).where(chat_sessions.c.id == session_id).values(last_seq=chat_sessions.c.last_seq)
+
+
 class SqlChatSessionRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -76,4 +81,17 @@ class SqlChatSessionRepository:
             sa.update(chat_sessions)
             .where(chat_sessions.c.id == session_id, chat_sessions.c.deleted_at.is_(None))
             .values(deleted_at=at)
+        )
+
+    def get_for_update(self, session_id: uuid.UUID) -> ChatSession | None:
+        # A no-op UPDATE takes the row's write lock on every dialect (SQLAlchemy drops FOR UPDATE
+        # when compiling for SQL Server; SQLite's BEGIN IMMEDIATE holds the database lock anyway).
+        self._session.execute(lock_session_statement(session_id))
+        return self.get(session_id)
+
+    def rename(self, session_id: uuid.UUID, title: str, at: datetime) -> None:
+        self._session.execute(
+            sa.update(chat_sessions)
+            .where(chat_sessions.c.id == session_id, chat_sessions.c.deleted_at.is_(None))
+            .values(title=title, updated_at=at)
         )
