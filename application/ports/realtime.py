@@ -11,6 +11,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from shared.errors import Unavailable
+
+
+class RealtimeUnavailable(Unavailable):
+    """The real-time service failed or could not be reached. Adapters log the cause and raise this,
+    so use cases can catch one type: after a commit it is logged and swallowed (catch-up heals it)."""
+
+    code = "realtime_unavailable"
+
 
 class RealtimePublisher(Protocol):
     def publish_to_session(

@@ -36,6 +36,7 @@ IP_LIMITS: dict[str, tuple[int, int]] = {
     "logout": (60, 60),
     "mfa": (20, 60),
     "mfa_setup": (20, 60),
+    "negotiate": (60, 60),
 }
 
 

@@ -1,0 +1,1 @@
+"""Adapters of the real-time ports (Azure Web PubSub through its official server SDK)."""
