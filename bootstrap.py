@@ -21,6 +21,13 @@ from shared.logging_setup import configure_logging
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from application.chat.access import SessionAccess
+    from application.chat.limits import ChatLimits
+    from application.chat.members import AddMember, LeaveSession, RemoveMember
+    from application.chat.messages import DeleteMessage, EditMessage, ListMessages, SendMessage
+    from application.chat.publishing import SafeRealtime
+    from application.chat.reads import MarkRead, SendTyping
+    from application.chat.sessions import CreateSession, GetSession, ListMySessions, RenameSession
     from application.health import CheckHealth
     from application.identity.authenticate import AuthenticateAccessToken
     from application.identity.external_providers import ProviderRegistry
@@ -49,7 +56,13 @@ if TYPE_CHECKING:
     )
     from application.ports.rate_limit import RateLimiter
     from application.ports.unit_of_work import UnitOfWorkFactory
+    from application.realtime.connections import HandleConnect, HandleConnected, HandleDisconnected
+    from application.realtime.negotiate import Negotiate
+    from application.realtime.presence import GetSessionPresence
+    from application.realtime.upstream import UpstreamGuard
     from domain.auth_sessions import SessionPolicy
+    from infra.realtime.webpubsub import WebPubSubGateway
+    from infra.sql.repositories.realtime_connections import SqlConnectionRegistry
     from infra.tokens.access_tokens import JwtAccessTokens
     from infra.tokens.key_ring import KeyRing
     from shared.settings import Settings
@@ -285,12 +298,178 @@ class Container:
 
         return RegenerateRecoveryCodes(self.uow_factory, self.second_factor)
 
+    # Real-time: Azure Web PubSub (negotiate, the upstream event handler, presence).
+    @cached_property
+    def realtime_gateway(self) -> WebPubSubGateway:
+        """One Web PubSub SDK client per process: RealtimePublisher, RealtimeMembership, client URLs."""
+        from infra.realtime.webpubsub import WebPubSubGateway
+
+        s = self.settings
+        return WebPubSubGateway(
+            hub=s.webpubsub_hub, connection_string=s.webpubsub_connection_string, endpoint=s.webpubsub_endpoint
+        )
+
+    @cached_property
+    def upstream_guard(self) -> UpstreamGuard:
+        from application.realtime.upstream import UpstreamGuard
+
+        s = self.settings
+        return UpstreamGuard(
+            hub=s.webpubsub_hub,
+            signature_keys=s.webpubsub_signature_key_list,
+            allowed_origins=s.webpubsub_allowed_origin_hosts,
+        )
+
+    @cached_property
+    def connection_registry(self) -> SqlConnectionRegistry:
+        from infra.sql.repositories.realtime_connections import SqlConnectionRegistry
+
+        return SqlConnectionRegistry(self.engine)
+
+    @cached_property
+    def negotiate(self) -> Negotiate:
+        from application.realtime.negotiate import Negotiate
+
+        return Negotiate(self.realtime_gateway, token_minutes=self.settings.webpubsub_client_token_minutes)
+
+    @cached_property
+    def handle_connect(self) -> HandleConnect:
+        from application.realtime.connections import HandleConnect
+
+        return HandleConnect(self.uow_factory)
+
+    @cached_property
+    def handle_connected(self) -> HandleConnected:
+        from application.realtime.connections import HandleConnected
+
+        gateway = self.realtime_gateway
+        return HandleConnected(
+            self.connection_registry, self.session_access, gateway, gateway, self.clock, hub=self.settings.webpubsub_hub
+        )
+
+    @cached_property
+    def handle_disconnected(self) -> HandleDisconnected:
+        from application.realtime.connections import HandleDisconnected
+
+        return HandleDisconnected(self.connection_registry, self.session_access, self.realtime_gateway)
+
+    @cached_property
+    def get_session_presence(self) -> GetSessionPresence:
+        from application.realtime.presence import GetSessionPresence
+
+        return GetSessionPresence(self.uow_factory, self.connection_registry)
+
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """Per-IP and per-account abuse limits, counted in SQL so they hold across instances."""
         from infra.sql.rate_limiter import SqlRateLimiter
 
         return SqlRateLimiter(self.engine, self.clock)
+
+    # Chat: sessions, members, messages. The real-time ports come from the REALTIME area's
+    # ``realtime_gateway`` (one Web PubSub adapter implementing RealtimePublisher and RealtimeMembership).
+    @cached_property
+    def chat_limits(self) -> ChatLimits:
+        from application.chat.limits import ChatLimits
+
+        s = self.settings
+        return ChatLimits(
+            max_message_chars=s.chat_message_max_chars,
+            send_rate_limit=s.chat_send_rate_limit,
+            send_rate_window_seconds=s.chat_send_rate_window_seconds,
+            page_size_default=min(s.chat_page_size_default, s.chat_page_size_max),
+            page_size_max=s.chat_page_size_max,
+        )
+
+    @cached_property
+    def chat_realtime(self) -> SafeRealtime:
+        from application.chat.publishing import SafeRealtime
+
+        return SafeRealtime(self.realtime_gateway, self.realtime_gateway)
+
+    @cached_property
+    def session_access(self) -> SessionAccess:
+        from application.chat.access import SessionAccess
+
+        return SessionAccess(self.uow_factory)
+
+    @cached_property
+    def create_session(self) -> CreateSession:
+        from application.chat.sessions import CreateSession
+
+        return CreateSession(self.uow_factory, self.chat_realtime, self.clock)
+
+    @cached_property
+    def list_my_sessions(self) -> ListMySessions:
+        from application.chat.sessions import ListMySessions
+
+        return ListMySessions(self.uow_factory, self.chat_limits)
+
+    @cached_property
+    def get_session(self) -> GetSession:
+        from application.chat.sessions import GetSession
+
+        return GetSession(self.uow_factory)
+
+    @cached_property
+    def rename_session(self) -> RenameSession:
+        from application.chat.sessions import RenameSession
+
+        return RenameSession(self.uow_factory, self.chat_realtime, self.clock)
+
+    @cached_property
+    def add_member(self) -> AddMember:
+        from application.chat.members import AddMember
+
+        return AddMember(self.uow_factory, self.chat_realtime, self.clock)
+
+    @cached_property
+    def remove_member(self) -> RemoveMember:
+        from application.chat.members import RemoveMember
+
+        return RemoveMember(self.uow_factory, self.chat_realtime)
+
+    @cached_property
+    def leave_session(self) -> LeaveSession:
+        from application.chat.members import LeaveSession
+
+        return LeaveSession(self.uow_factory, self.chat_realtime, self.clock)
+
+    @cached_property
+    def send_message(self) -> SendMessage:
+        from application.chat.messages import SendMessage
+
+        return SendMessage(self.uow_factory, self.chat_realtime, self.rate_limiter, self.clock, self.chat_limits)
+
+    @cached_property
+    def edit_message(self) -> EditMessage:
+        from application.chat.messages import EditMessage
+
+        return EditMessage(self.uow_factory, self.chat_realtime, self.clock, self.chat_limits)
+
+    @cached_property
+    def delete_message(self) -> DeleteMessage:
+        from application.chat.messages import DeleteMessage
+
+        return DeleteMessage(self.uow_factory, self.chat_realtime, self.clock)
+
+    @cached_property
+    def list_messages(self) -> ListMessages:
+        from application.chat.messages import ListMessages
+
+        return ListMessages(self.uow_factory, self.chat_limits)
+
+    @cached_property
+    def mark_read(self) -> MarkRead:
+        from application.chat.reads import MarkRead
+
+        return MarkRead(self.uow_factory, self.chat_realtime)
+
+    @cached_property
+    def send_typing(self) -> SendTyping:
+        from application.chat.reads import SendTyping
+
+        return SendTyping(self.uow_factory, self.chat_realtime, self.rate_limiter, self.chat_limits)
 
 
 _settings: Settings | None = None

@@ -12,12 +12,21 @@ import azure.functions as func
 import bootstrap
 from interface import dependencies
 from interface.http import health, me, sign_in, tokens, two_factor
+from interface.http import messages as chat_messages
+from interface.http import sessions as chat_sessions
 from interface.orchestration import deep_health
+from interface.realtime import events as realtime_events
+from interface.realtime import negotiate as realtime_negotiate
+from interface.realtime import presence as realtime_presence
 
 bootstrap.load_app_settings()
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 dependencies.provide(bootstrap.get_container)
 
-for blueprint in (health.bp, deep_health.bp, sign_in.bp, tokens.bp, me.bp, two_factor.bp):
+for blueprint in (
+    health.bp, deep_health.bp, sign_in.bp, tokens.bp, me.bp, two_factor.bp,
+    chat_sessions.bp, chat_messages.bp,
+    realtime_negotiate.bp, realtime_events.bp, realtime_presence.bp,
+):
     app.register_functions(blueprint)

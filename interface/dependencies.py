@@ -12,6 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from application.chat.access import SessionAccess
+    from application.chat.members import AddMember, LeaveSession, RemoveMember
+    from application.chat.messages import DeleteMessage, EditMessage, ListMessages, SendMessage
+    from application.chat.reads import MarkRead, SendTyping
+    from application.chat.sessions import CreateSession, GetSession, ListMySessions, RenameSession
     from application.health import CheckHealth
     from application.identity.jwks import PublishSigningKeys
     from application.identity.logout import Logout, LogoutAll
@@ -35,6 +40,10 @@ if TYPE_CHECKING:
         StartWebLogin,
     )
     from application.ports.rate_limit import RateLimiter
+    from application.realtime.connections import HandleConnect, HandleConnected, HandleDisconnected
+    from application.realtime.negotiate import Negotiate
+    from application.realtime.presence import GetSessionPresence
+    from application.realtime.upstream import UpstreamGuard
 
 
 class Services(Protocol):
@@ -100,6 +109,68 @@ class Services(Protocol):
 
     @property
     def regenerate_recovery_codes(self) -> RegenerateRecoveryCodes: ...
+
+    # Real-time (negotiate, the Web PubSub event handler, presence).
+    @property
+    def upstream_guard(self) -> UpstreamGuard: ...
+
+    @property
+    def negotiate(self) -> Negotiate: ...
+
+    @property
+    def handle_connect(self) -> HandleConnect: ...
+
+    @property
+    def handle_connected(self) -> HandleConnected: ...
+
+    @property
+    def handle_disconnected(self) -> HandleDisconnected: ...
+
+    @property
+    def get_session_presence(self) -> GetSessionPresence: ...
+
+    # Chat (sessions, members, messages).
+    @property
+    def session_access(self) -> SessionAccess: ...
+
+    @property
+    def create_session(self) -> CreateSession: ...
+
+    @property
+    def list_my_sessions(self) -> ListMySessions: ...
+
+    @property
+    def get_session(self) -> GetSession: ...
+
+    @property
+    def rename_session(self) -> RenameSession: ...
+
+    @property
+    def add_member(self) -> AddMember: ...
+
+    @property
+    def remove_member(self) -> RemoveMember: ...
+
+    @property
+    def leave_session(self) -> LeaveSession: ...
+
+    @property
+    def send_message(self) -> SendMessage: ...
+
+    @property
+    def edit_message(self) -> EditMessage: ...
+
+    @property
+    def delete_message(self) -> DeleteMessage: ...
+
+    @property
+    def list_messages(self) -> ListMessages: ...
+
+    @property
+    def mark_read(self) -> MarkRead: ...
+
+    @property
+    def send_typing(self) -> SendTyping: ...
 
 
 _provider: Callable[[], Services] | None = None

@@ -17,6 +17,25 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_DATABASE_SCHEMES = ("sqlite", "postgresql", "mssql")
+# devhost's Web PubSub emulator; the key is a fixed, public local development key (never a secret).
+LOCAL_WEBPUBSUB_CONNECTION_STRING = (
+    "Endpoint=http://localhost:8080;AccessKey=dGFnYXJlbGEtbG9jYWwtd2VicHVic3ViLWRldi1rZXk=;Version=1.0;"
+)
+
+
+def parse_webpubsub_connection_string(value: str) -> tuple[str, str]:
+    """(endpoint, access key) the way the SDKs read it: keys case-insensitive, ``Port`` appended."""
+    values: dict[str, str] = {}
+    for part in value.split(";"):
+        key, sep, item = part.partition("=")
+        if sep:
+            values[key.strip().lower()] = item.strip()
+    endpoint, access_key = values.get("endpoint", "").rstrip("/"), values.get("accesskey", "")
+    if not endpoint.startswith(("http://", "https://")) or not access_key:
+        raise ValueError("must look like Endpoint=https://<name>.webpubsub.azure.com;AccessKey=<key>;Version=1.0;")
+    if values.get("port", "").isdigit():
+        endpoint = f"{endpoint}:{values['port']}"
+    return endpoint, access_key
 
 
 class SettingsError(RuntimeError):
@@ -230,6 +249,73 @@ class Settings(BaseSettings):
                 raise ValueError(f"key #{position}: the key id must be 1-32 letters, digits, '_', '.' or '-'")
         return value
 
+    # Real-time: Azure Web PubSub (devhost's emulator locally).
+    webpubsub_connection_string: str = Field(
+        default=LOCAL_WEBPUBSUB_CONNECTION_STRING,
+        repr=False,
+        validation_alias=AliasChoices(
+            "WebPubSubConnectionString", "WEBPUBSUBCONNECTIONSTRING", "webpubsubconnectionstring"
+        ),
+        description="Endpoint=...;AccessKey=...;Version=1.0; (the name the Functions extension uses).",
+    )
+    webpubsub_endpoint: str | None = Field(
+        default=None, description="Identity-based Web PubSub (DefaultAzureCredential); wins over the connection string."
+    )
+    webpubsub_hub: str = Field(default="chat", pattern=r"^[A-Za-z][A-Za-z0-9_`,.\[\]]{0,127}$")
+    webpubsub_client_token_minutes: int = Field(default=15, ge=1, le=60, description="Lifetime of negotiated URLs.")
+    # Upstream signature keys (primary,secondary); default: the connection string's AccessKey.
+    webpubsub_signature_keys: str | None = Field(default=None, repr=False)
+    webpubsub_allowed_origins: str = Field(
+        default="", description="Comma-separated WebHook-Request-Origin hosts accepted; default: the endpoint's host."
+    )
+
+    @field_validator("webpubsub_connection_string")
+    @classmethod
+    def _webpubsub_connection_string_shape(cls, value: str) -> str:
+        parse_webpubsub_connection_string(value)  # raises ValueError without echoing the key
+        return value
+
+    @field_validator("webpubsub_endpoint")
+    @classmethod
+    def _webpubsub_endpoint_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.strip().rstrip("/")
+
+    @property
+    def webpubsub_target_endpoint(self) -> str:
+        """The service endpoint the app talks to (identity mode wins over the connection string)."""
+        return self.webpubsub_endpoint or parse_webpubsub_connection_string(self.webpubsub_connection_string)[0]
+
+    @property
+    def webpubsub_signature_key_list(self) -> tuple[str, ...]:
+        """Keys that may sign upstream events: the primary and secondary, or the connection string's key."""
+        explicit = tuple(k.strip() for k in (self.webpubsub_signature_keys or "").split(",") if k.strip())
+        if explicit:
+            return explicit
+        if self.webpubsub_endpoint:
+            return ()
+        return (parse_webpubsub_connection_string(self.webpubsub_connection_string)[1],)
+
+    @property
+    def webpubsub_allowed_origin_hosts(self) -> tuple[str, ...]:
+        """Hosts (no port) accepted in WebHook-Request-Origin; default: the endpoint's host."""
+        from urllib.parse import urlsplit
+
+        listed = tuple(o.strip().lower() for o in self.webpubsub_allowed_origins.split(",") if o.strip())
+        return listed or ((urlsplit(self.webpubsub_target_endpoint).hostname or "").lower(),)
+
+    # Chat: sessions and messages.
+    chat_message_max_chars: int = Field(default=4000, ge=1, le=16000, description="Longest message text.")
+    chat_send_rate_limit: int = Field(
+        default=30, ge=0, le=100_000, description="Messages per user per window (REST + WebSocket); 0: no limit."
+    )
+    chat_send_rate_window_seconds: int = Field(default=10, ge=1, le=3600)
+    chat_page_size_default: int = Field(default=50, ge=1, le=200, description="Messages/sessions per page.")
+    chat_page_size_max: int = Field(default=100, ge=1, le=199, description="Largest page a client may ask for.")
+
     @field_validator("database_url")
     @classmethod
     def _known_dialect(cls, value: str) -> str:
@@ -256,6 +342,31 @@ def _env_name(field_name: str) -> str:
     if isinstance(alias, AliasChoices):
         return str(alias.choices[0])
     return field_name.upper()
+
+
+def _webpubsub_production_problems(settings: Settings) -> list[str]:
+    """Web PubSub must be a real https service, and upstream events must be verifiable."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    problems = []
+    endpoint = settings.webpubsub_target_endpoint
+    host = (urlsplit(endpoint).hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not endpoint.startswith("https://") or loopback:
+        problems.append(
+            "WEBPUBSUB_ENDPOINT: required in production as the service's https:// endpoint "
+            "(or WebPubSubConnectionString with an https:// Endpoint); the local emulator is for local runs"
+        )
+    if not settings.webpubsub_signature_key_list:
+        problems.append(
+            "WEBPUBSUB_SIGNATURE_KEYS: required with WEBPUBSUB_ENDPOINT (the service's primary,secondary access keys) "
+            "so upstream events can be verified"
+        )
+    return problems
 
 
 def _production_problems(settings: Settings) -> list[str]:
@@ -285,6 +396,8 @@ def _production_problems(settings: Settings) -> list[str]:
         problems.append("PUBLIC_BASE_URL: required in production as this app's https:// origin (OIDC redirect URIs)")
     if any(not entry.startswith("https://") for entry in settings.return_to_allowlist):
         problems.append("AUTH_RETURN_TO_ALLOWLIST: only https:// addresses in production")
+    # Real-time: Azure Web PubSub.
+    problems.extend(_webpubsub_production_problems(settings))
     # Identity: two-factor authentication.
     if settings.mfa_encryption_key is None:
         problems.append(

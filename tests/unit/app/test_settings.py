@@ -63,6 +63,7 @@ def test_example_settings_file_is_valid_and_complete():
     values = json.loads((Path(__file__).parents[3] / "local.settings.json.example").read_text())["Values"]
     load_settings(values)
     declared = {name.upper() for name in Settings.model_fields} - {"STORAGE_CONNECTION", "STORAGE_ACCOUNT_NAME"}
+    declared = declared - {"WEBPUBSUB_CONNECTION_STRING"} | {"WebPubSubConnectionString"}  # its Azure name
     assert declared <= set(values), f"missing from the example: {declared - set(values)}"
 
 
@@ -89,6 +90,8 @@ def test_production_with_real_resources_is_accepted():
             "PUBLIC_BASE_URL": "https://chat.example.com",
             "JWT_SIGNING_KEYS": json.dumps([{"kid": "k1", "private_key_pem": _ec_private_key_pem()}]),
             "MFA_ENCRYPTION_KEY": base64.b64encode(bytes(range(32))).decode(),
+            "WEBPUBSUB_ENDPOINT": "https://tagarela.webpubsub.azure.com",
+            "WEBPUBSUB_SIGNATURE_KEYS": "primary-key,secondary-key",
         }
     )
     assert settings.database_dialect == "mssql" and settings.database_entra_auth
