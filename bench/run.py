@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import auth_me, cold_import
+from bench import auth_me, chat_throughput, cold_import
 
 
 def main() -> None:
@@ -22,6 +22,12 @@ def main() -> None:
     result = auth_me.run()
     print(auth_me.report(result))
     results["auth_me"] = result
+    result = chat_throughput.run()
+    print(chat_throughput.report(result))
+    results["chat_throughput"] = result
+    result = chat_throughput.run(separate_emulator=True)  # the app alone in devhost's process, like in Azure
+    print(chat_throughput.report(result))
+    results["chat_throughput_separate_emulator"] = result
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (results_dir / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     print(f"saved bench/results/bench-{stamp}.json")

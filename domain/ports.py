@@ -96,12 +96,13 @@ class SessionMemberRepository(Protocol):
 
 
 class MessageRepository(Protocol):
-    def append(self, draft: MessageDraft) -> AppendResult:
+    def append(self, draft: MessageDraft, *, member_id: uuid.UUID | None = None) -> AppendResult:
         """Stores the draft with the session's next seq.
 
         Idempotent on (session_id, sender_id, client_message_id): a retry returns the original
         message with ``duplicate=True`` and consumes no seq. Raises ``ChatSessionNotFound`` when the
-        session does not exist or is deleted.
+        session does not exist or is deleted, or (with ``member_id``) when that user is not a member
+        of it: the membership check is then part of the seq allocation (no separate read).
         """
         ...
 

@@ -110,6 +110,15 @@ class SendMessage:
             reply_to_seq=reply_to_seq,
             created_at=self._clock.now(),
         )
+        if reply_to_seq is None and not files:
+            # The hot path: ``append`` checks membership (and refuses a deleted session) in the
+            # statement that allocates the seq — no separate read.
+            with self._uow_factory() as uow:
+                result = uow.messages.append(draft, member_id=user_id)
+                # A retry answers with the original, attachments included (it may have had some).
+                attachments = _attachments_of(uow, result.message) if result.duplicate else []
+                uow.commit()
+            return self._sent(session_id, result.message, attachments, result.duplicate, exclude_connection)
         with self._uow_factory() as uow:
             # Membership only: ``append`` itself refuses a deleted session (one query saved per send).
             require_membership(uow, user_id, session_id)
@@ -134,15 +143,20 @@ class SendMessage:
                 uow.files.attach(result.message.id, files)
                 attachments = list(files)
             uow.commit()
-        view = message_view(result.message, attachments)
-        if not result.duplicate:
+        return self._sent(session_id, result.message, attachments, result.duplicate, exclude_connection)
+
+    def _sent(self, session_id: uuid.UUID, message: Message, attachments: Sequence[uuid.UUID], duplicate: bool,
+              exclude_connection: str | None) -> SentMessage:
+        """After the commit: broadcast a new message (never a retry), then answer the sender."""
+        view = message_view(message, attachments)
+        if not duplicate:
             self._realtime.to_session(
                 session_id,
                 "message.created",
                 {"session_id": str(session_id), "message": view},
                 exclude_connection=exclude_connection,
             )
-        return SentMessage(message=view, duplicate=result.duplicate)
+        return SentMessage(message=view, duplicate=duplicate)
 
 
 class EditMessage:

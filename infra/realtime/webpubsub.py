@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,23 @@ log = logging.getLogger(__name__)
 
 # Publishing sits on the chat hot path: fail fast rather than hold the event handler for long.
 _SDK_OPTIONS: dict[str, Any] = {"retry_total": 1, "connection_timeout": 3, "read_timeout": 10}
+
+
+def _transport_options() -> dict[str, Any]:
+    """Without any proxy configured in the environment, tell the SDK's requests transport not to read
+    the environment: requests otherwise re-reads the proxy variables on **every** call (about a tenth
+    of the event handler's CPU per chat message). What ``trust_env`` would also read — a CA bundle in
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` — is passed explicitly instead, once. With a proxy
+    configured nothing changes."""
+    import urllib.request
+
+    if urllib.request.getproxies():
+        return {}
+    options: dict[str, Any] = {"use_env_settings": False}
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        options["connection_verify"] = bundle
+    return options
 
 
 def session_group(session_id: uuid.UUID) -> str:
@@ -58,10 +76,12 @@ class WebPubSubGateway:
             from azure.identity import DefaultAzureCredential
 
             return WebPubSubServiceClient(
-                endpoint=self._endpoint, hub=self._hub, credential=DefaultAzureCredential(), **_SDK_OPTIONS
+                endpoint=self._endpoint, hub=self._hub, credential=DefaultAzureCredential(), **_SDK_OPTIONS,
+                **_transport_options()
             )
         assert self._connection_string is not None
-        return WebPubSubServiceClient.from_connection_string(self._connection_string, hub=self._hub, **_SDK_OPTIONS)
+        return WebPubSubServiceClient.from_connection_string(self._connection_string, hub=self._hub, **_SDK_OPTIONS,
+                                                             **_transport_options())
 
     def _fail(self, what: str, error: Exception) -> RealtimeUnavailable:
         log.warning("web pubsub %s failed: %s: %s", what, type(error).__name__, error)
@@ -72,11 +92,10 @@ class WebPubSubGateway:
     def publish_to_session(
         self, session_id: uuid.UUID, event: str, data: Mapping[str, object], *, exclude_connection: str | None = None
     ) -> None:
-        body = _envelope(event, data)
         excluded = [exclude_connection] if exclude_connection else None
         try:
             self.client.send_to_group(
-                session_group(session_id), body, content_type="application/json", excluded=excluded
+                session_group(session_id), _envelope(event, data), content_type="application/json", excluded=excluded
             )
         except Exception as error:  # any SDK/transport failure is the same to callers
             raise self._fail(f"publish {event} to session {session_id}", error) from error

@@ -10,11 +10,13 @@ burnt (a burnt seq would be a gap that a catching-up client waits for forever).
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,7 +32,7 @@ from domain.chat import (
     clamp_page_limit,
 )
 from domain.errors import ChatSessionNotFound, MessageNotFound
-from infra.sql.models import chat_sessions, messages
+from infra.sql.models import chat_sessions, messages, session_members
 
 
 def _annotations_from_row(row: Any) -> MessageAnnotations:
@@ -79,13 +81,96 @@ def _to_message(row: Any) -> Message:
     )
 
 
-def allocate_seq_statement(session_id: uuid.UUID, now: Any) -> sa.Update:
-    """Bumps the counter and returns the new value; deleted sessions accept no messages."""
+def _is_member(session_id: Any, user_id: Any) -> sa.Exists:
+    return sa.exists().where(session_members.c.session_id == session_id, session_members.c.user_id == user_id)
+
+
+def allocate_seq_statement(session_id: uuid.UUID, now: Any, member_id: uuid.UUID | None = None) -> sa.Update:
+    """Bumps the counter and returns the new value; deleted sessions accept no messages, and with
+    ``member_id`` neither does a session that user is not a member of (the membership check and the
+    allocation are one statement; portable: ``RETURNING`` on SQLite/PostgreSQL, ``OUTPUT`` on SQL Server)."""
+    stmt = sa.update(chat_sessions).where(chat_sessions.c.id == session_id, chat_sessions.c.deleted_at.is_(None))
+    if member_id is not None:
+        stmt = stmt.where(_is_member(session_id, member_id))
+    return stmt.values(last_seq=chat_sessions.c.last_seq + 1, updated_at=now).returning(chat_sessions.c.last_seq)
+
+
+_INSERTED_COLUMNS = ("session_id", "seq", "sender_kind", "sender_id", "client_message_id", "body", "reply_to_seq",
+                     "created_at")
+
+
+def not_sent_yet(session_id: Any, sender_id: Any, client_message_id: Any) -> sa.ColumnElement[bool]:
+    """The retry guard of the one-statement append: no message with this client message id yet."""
+    return ~sa.exists().where(messages.c.session_id == session_id, messages.c.sender_id == sender_id,
+                              messages.c.client_message_id == client_message_id)
+
+
+@functools.cache
+def append_statement_postgresql(*, check_member: bool, idempotent: bool) -> sa.Select[Any]:
+    """PostgreSQL: membership check, seq allocation and INSERT in **one** statement (one round trip).
+
+    ``WITH alloc AS (UPDATE chat_sessions SET last_seq = last_seq + 1 WHERE id = :session_id AND
+    deleted_at IS NULL [AND EXISTS (member)] [AND NOT EXISTS (same client message)] RETURNING last_seq),
+    ins AS (INSERT INTO messages ... SELECT ..., alloc.last_seq ... ON CONFLICT (session_id, sender_id,
+    client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING RETURNING id)
+    SELECT (SELECT last_seq FROM alloc) AS seq, (SELECT id FROM ins) AS id[, EXISTS (member) AS is_member]``
+
+    The row lock taken by ``alloc`` serializes the session's writers exactly like the two-statement
+    form. The ``NOT EXISTS`` guard makes an ordinary retry allocate nothing; a retry that raced a
+    concurrent first attempt (both passed the guard on their snapshot) lands on ``DO NOTHING`` with
+    a seq allocated and no row: the caller gives that seq back while it still holds the row lock.
+    Built once per shape with bind parameters, so each send only binds values.
+    """
+    session_id = sa.bindparam("m_session_id", type_=messages.c.session_id.type)
+    member_id = sa.bindparam("m_member_id", type_=session_members.c.user_id.type)
+    client_message_id = sa.bindparam("m_client_message_id", type_=messages.c.client_message_id.type)
+    sender_id = sa.bindparam("m_sender_id", type_=messages.c.sender_id.type)
+    conditions: list[Any] = [chat_sessions.c.id == session_id, chat_sessions.c.deleted_at.is_(None)]
+    if check_member:
+        conditions.append(_is_member(session_id, member_id))
+    if idempotent:
+        conditions.append(not_sent_yet(session_id, sender_id, client_message_id))
+    alloc = (
+        sa.update(chat_sessions)
+        .where(*conditions)
+        .values(last_seq=chat_sessions.c.last_seq + 1, updated_at=sa.bindparam("m_created_at",
+                                                                                type_=messages.c.created_at.type))
+        .returning(chat_sessions.c.last_seq)
+        .cte("alloc")
+    )
+    source = sa.select(
+        session_id,
+        alloc.c.last_seq,
+        sa.bindparam("m_sender_kind", type_=messages.c.sender_kind.type),
+        sender_id,
+        client_message_id if idempotent else sa.null(),
+        sa.bindparam("m_body", type_=messages.c.body.type),
+        sa.bindparam("m_reply_to_seq", type_=messages.c.reply_to_seq.type),
+        sa.bindparam("m_created_at", type_=messages.c.created_at.type),
+    )
+    insert = pg_insert(messages).from_select(list(_INSERTED_COLUMNS), source)
+    if idempotent:
+        insert = insert.on_conflict_do_nothing(
+            index_elements=["session_id", "sender_id", "client_message_id"],
+            index_where=messages.c.client_message_id.isnot(None),
+        )
+    ins = insert.returning(messages.c.id).cte("ins")
+    columns: list[Any] = [
+        sa.select(alloc.c.last_seq).scalar_subquery().label("seq"),
+        sa.select(ins.c.id).scalar_subquery().label("id"),
+    ]
+    if check_member:
+        columns.append(_is_member(session_id, member_id).label("is_member"))
+    return sa.select(*columns)
+
+
+def give_back_seq_statement(session_id: uuid.UUID, seq: int) -> sa.Update:
+    """Undo an allocation that inserted nothing, in the same transaction (the row lock is still ours,
+    so ``last_seq`` is still exactly the value we took)."""
     return (
         sa.update(chat_sessions)
-        .where(chat_sessions.c.id == session_id, chat_sessions.c.deleted_at.is_(None))
-        .values(last_seq=chat_sessions.c.last_seq + 1, updated_at=now)
-        .returning(chat_sessions.c.last_seq)
+        .where(chat_sessions.c.id == session_id, chat_sessions.c.last_seq == seq)
+        .values(last_seq=chat_sessions.c.last_seq - 1)
     )
 
 
@@ -134,17 +219,21 @@ class SqlMessageRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def append(self, draft: MessageDraft) -> AppendResult:
+    def append(self, draft: MessageDraft, *, member_id: uuid.UUID | None = None) -> AppendResult:
+        if self._session.get_bind().dialect.name == "postgresql":
+            return self._append_postgresql(draft, member_id)
         if draft.client_message_id is None:
             # No idempotency key, so no unique index to lose a race on: no savepoint needed.
-            seq, message_id = self._allocate_and_insert(draft)
+            seq, message_id = self._allocate_and_insert(draft, member_id)
         else:
             original = self._find_by_client_id(draft)
             if original is not None:
+                if member_id is not None and not self._is_member(draft.session_id, member_id):
+                    raise ChatSessionNotFound("chat session not found")
                 return AppendResult(original, duplicate=True)
             try:
                 with self._session.begin_nested():
-                    seq, message_id = self._allocate_and_insert(draft)
+                    seq, message_id = self._allocate_and_insert(draft, member_id)
             except IntegrityError:
                 # Lost the race against a concurrent retry of the same client message: the savepoint
                 # rollback undid our seq increment, and the winner's row is committed and visible now.
@@ -152,7 +241,43 @@ class SqlMessageRepository:
                 if original is None:
                     raise
                 return AppendResult(original, duplicate=True)
-        message = Message(
+        return AppendResult(self._stored(draft, seq, message_id), duplicate=False)
+
+    def _append_postgresql(self, draft: MessageDraft, member_id: uuid.UUID | None) -> AppendResult:
+        stmt = append_statement_postgresql(check_member=member_id is not None,
+                                           idempotent=draft.client_message_id is not None)
+        # Bind names carry an ``m_`` prefix: an UPDATE would take a parameter named like one of its
+        # table's columns (``created_at``) as an extra SET.
+        params: dict[str, Any] = {
+            "m_session_id": draft.session_id, "m_sender_kind": draft.sender_kind.value,
+            "m_sender_id": draft.sender_id, "m_body": draft.body, "m_reply_to_seq": draft.reply_to_seq,
+            "m_created_at": draft.created_at,
+        }
+        if member_id is not None:
+            params["m_member_id"] = member_id
+        if draft.client_message_id is not None:
+            params["m_client_message_id"] = draft.client_message_id
+        connection = self._session.connection()
+        row = connection.execute(stmt, params).one()
+        if row.id is not None:
+            return AppendResult(self._stored(draft, row.seq, row.id), duplicate=False)
+        if row.seq is not None:
+            # Lost an idempotency race: a concurrent attempt with this client message id committed
+            # after our snapshot. Give the seq back (no gap); the winner's row is visible now.
+            connection.execute(give_back_seq_statement(draft.session_id, row.seq))
+        elif member_id is not None and not row.is_member:
+            raise ChatSessionNotFound("chat session not found")
+        original = self._find_by_client_id(draft)
+        if original is None:
+            raise ChatSessionNotFound("chat session not found")  # missing or deleted session
+        return AppendResult(original, duplicate=True)
+
+    def _is_member(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return bool(self._session.connection().execute(sa.select(_is_member(session_id, user_id))).scalar())
+
+    @staticmethod
+    def _stored(draft: MessageDraft, seq: int, message_id: int) -> Message:
+        return Message(
             id=message_id,
             session_id=draft.session_id,
             seq=seq,
@@ -163,12 +288,11 @@ class SqlMessageRepository:
             client_message_id=draft.client_message_id,
             reply_to_seq=draft.reply_to_seq,
         )
-        return AppendResult(message, duplicate=False)
 
-    def _allocate_and_insert(self, draft: MessageDraft) -> tuple[int, int]:
+    def _allocate_and_insert(self, draft: MessageDraft, member_id: uuid.UUID | None = None) -> tuple[int, int]:
         # Straight on the Connection: Session.execute adds ORM bookkeeping this path does not need.
         connection = self._session.connection()
-        seq = connection.execute(allocate_seq_statement(draft.session_id, draft.created_at)).scalar()
+        seq = connection.execute(allocate_seq_statement(draft.session_id, draft.created_at, member_id)).scalar()
         if seq is None:
             raise ChatSessionNotFound("chat session not found")
         message_id = connection.execute(insert_message_statement(draft, seq)).scalar_one()

@@ -109,3 +109,12 @@ def test_a_wrong_key_is_a_realtime_unavailable_error(webpubsub_emulator):
     wrong = WebPubSubGateway(hub="chat", connection_string=f"{endpoint};AccessKey=not-the-key;Version=1.0;")
     with pytest.raises(RealtimeUnavailable):
         wrong.publish_to_user(uuid.uuid4(), "x", {})
+
+
+def test_a_session_broadcast_with_a_wrong_key_is_a_realtime_unavailable_error(webpubsub_emulator):
+    endpoint = webpubsub_emulator.connection_string.split(";")[0]
+    wrong = WebPubSubGateway(hub="chat", connection_string=f"{endpoint};AccessKey=not-the-key;Version=1.0;")
+    with pytest.raises(RealtimeUnavailable):
+        wrong.publish_to_session(uuid.uuid4(), "x", {})
+    wrong.close()
+

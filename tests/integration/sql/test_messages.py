@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from datetime import timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from domain.chat import MessageAnnotations, MessageDraft, NamedEntity, SenderKind, Sentiment, SentimentLabel
 from domain.errors import ChatSessionNotFound, MessageNotFound
 from domain.time import utc_now
+from infra.sql.repositories import messages as messages_repository
 from infra.sql.repositories.messages import SqlMessageRepository
 from tests.integration.sql.builders import UowFactory, add_session, append, draft
 
@@ -79,13 +82,35 @@ def test_append_to_unknown_or_deleted_session_fails(uow_factory: UowFactory) -> 
         uow.messages.append(draft(session.id))
 
 
+def _miss_the_retry_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's one-statement append: its NOT EXISTS guard sees a snapshot taken before the winner
+    committed (what a real race does), simulated by a guard that never matches."""
+    monkeypatch.setattr(messages_repository, "not_sent_yet", lambda *_: sa.true())
+    messages_repository.append_statement_postgresql.cache_clear()
+    monkeypatch.setattr(messages_repository, "append_statement_postgresql",
+                        functools.cache(messages_repository.append_statement_postgresql.__wrapped__))
+
+
 def test_lost_idempotency_race_rolls_back_the_seq_increment(
-    uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch
+    uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
     """Simulate the race deterministically: the look-up misses (the winner had not committed yet),
-    so the INSERT hits the unique index; the savepoint must undo the counter increment too."""
+    so the INSERT hits the unique index; the savepoint (SQLite/SQL Server) or the give-back of the
+    seq (PostgreSQL's one statement) must undo the counter increment too."""
     session = add_session(uow_factory)
     original = append(uow_factory, draft(session.id, "winner", client_id="c-1"))
+    if db_url.startswith("postgresql"):
+        _miss_the_retry_guard(monkeypatch)
+        with uow_factory() as uow:
+            retry = uow.messages.append(draft(session.id, "loser", client_id="c-1"))
+            later = uow.messages.append(draft(session.id, "later"))
+            uow.commit()
+        assert retry.duplicate and retry.message == original.message
+        assert later.message.seq == 2
+        with uow_factory() as uow:
+            stored = uow.sessions.get(session.id)
+        assert stored is not None and stored.last_seq == 2
+        return
 
     real_find = SqlMessageRepository._find_by_client_id
     calls = {"n": 0}
@@ -245,3 +270,78 @@ def test_created_at_is_stored_in_utc(uow_factory: UowFactory) -> None:
     assert stored is not None
     assert stored.created_at == local
     assert stored.created_at.utcoffset() == timedelta(0)
+
+
+def _member_of(uow_factory: UowFactory, session_id: uuid.UUID) -> uuid.UUID:
+    from domain.chat import MemberRole, SessionMember
+    from domain.users import User
+
+    user = User(display_name="M", email=f"{uuid.uuid4().hex[:8]}@example.com", email_verified=True)
+    with uow_factory() as uow:
+        uow.users.add(user)
+        uow.members.add(SessionMember(session_id=session_id, user_id=user.id, role=MemberRole.MEMBER))
+        uow.commit()
+    return user.id
+
+
+def test_append_with_member_id_checks_membership_in_the_same_statement(uow_factory: UowFactory) -> None:
+    session = add_session(uow_factory)
+    member = _member_of(uow_factory, session.id)
+    stranger = uuid.uuid4()
+
+    with uow_factory() as uow:
+        first = uow.messages.append(draft(session.id, "a", client_id="c-1"), member_id=member)
+        no_id = uow.messages.append(draft(session.id, "b"), member_id=member)
+        uow.commit()
+    with uow_factory() as uow:
+        retry = uow.messages.append(draft(session.id, "a again", client_id="c-1"), member_id=member)
+    assert (first.message.seq, no_id.message.seq) == (1, 2)
+    assert retry.duplicate and retry.message == first.message
+    # Not a member: refused like a missing session, and no seq is consumed.
+    for client_id in ("c-2", None, "c-1"):
+        with pytest.raises(ChatSessionNotFound), uow_factory() as uow:
+            uow.messages.append(draft(session.id, "intruder", client_id=client_id), member_id=stranger)
+    with uow_factory() as uow:
+        uow.members.remove(session.id, member)
+        uow.commit()
+    with pytest.raises(ChatSessionNotFound), uow_factory() as uow:  # a removed member's retry too
+        uow.messages.append(draft(session.id, "a", client_id="c-1"), member_id=member)
+    with uow_factory() as uow:
+        uow.sessions.mark_deleted(session.id, utc_now())
+        uow.commit()
+    other = _member_of(uow_factory, session.id)
+    with pytest.raises(ChatSessionNotFound), uow_factory() as uow:
+        uow.messages.append(draft(session.id, "late"), member_id=other)
+    with uow_factory() as uow:
+        stored = uow.sessions.get(session.id)
+    assert stored is not None and stored.last_seq == 2
+
+
+def test_concurrent_members_get_gapless_seqs_from_the_one_statement(uow_factory: UowFactory) -> None:
+    session = add_session(uow_factory)
+    members = [_member_of(uow_factory, session.id) for _ in range(4)]
+    seqs: list[int] = []
+    errors: list[Exception] = []
+    lock = threading.Lock()
+
+    def send(member: uuid.UUID) -> None:
+        try:
+            for n in range(10):
+                for _attempt in range(2):  # every message is retried once: stored once
+                    with uow_factory() as uow:
+                        result = uow.messages.append(draft(session.id, "x", client_id=f"{member}-{n}"),
+                                                     member_id=member)
+                        uow.commit()
+                    if not result.duplicate:
+                        with lock:
+                            seqs.append(result.message.seq)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(m,)) for m in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(seqs) == list(range(1, 41))

@@ -29,6 +29,28 @@ def test_seq_allocation_uses_output_inserted() -> None:
     assert "chat_sessions.deleted_at IS NULL" in sql
 
 
+def test_seq_allocation_with_the_membership_check_is_one_statement() -> None:
+    sql = compile_mssql(allocate_seq_statement(SESSION, utc_now(), uuid.uuid4()))
+    assert sql.startswith("UPDATE chat_sessions SET ")
+    assert "OUTPUT inserted.last_seq" in sql
+    assert "EXISTS (SELECT * \nFROM session_members \nWHERE session_members.session_id = ?" in sql
+    assert "session_members.user_id = ?" in sql
+
+
+def test_postgresql_one_statement_append_compiles_as_one_cte_statement() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from infra.sql.repositories.messages import append_statement_postgresql
+
+    sql = str(append_statement_postgresql(check_member=True, idempotent=True).compile(dialect=postgresql.dialect()))
+    assert sql.startswith("WITH alloc AS \n(UPDATE chat_sessions SET ")
+    assert "ins AS \n(INSERT INTO messages" in sql
+    assert ("ON CONFLICT (session_id, sender_id, client_message_id) WHERE client_message_id IS NOT NULL "
+            "DO NOTHING") in sql
+    assert "NOT (EXISTS (SELECT * \nFROM messages" in sql and "EXISTS (SELECT * \nFROM session_members" in sql
+    assert "created_at=" not in sql.split("WHERE", 1)[0]  # only updated_at/last_seq are SET
+
+
 def test_message_insert_returns_the_identity() -> None:
     draft = MessageDraft(
         session_id=SESSION, sender_kind=SenderKind.USER, sender_id="u", body="oi", client_message_id="c"
