@@ -7,7 +7,7 @@ PIP_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 PORT ?=
 
-.PHONY: run test lint bench migrate install clean
+.PHONY: run test lint bench bench-search migrate install clean
 
 $(PIP_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: install
 bench: install
 	@scripts/ensure-postgres.sh
 	$(PY) bench/run.py
+
+# Message search on 1M generated messages (SQLite + PostgreSQL; the data is cached under .data/bench/).
+bench-search: install
+	@scripts/ensure-postgres.sh
+	$(PY) bench/run.py --search
 
 clean:
 	rm -rf $(VENV) node_modules .data .pytest_cache .mypy_cache .ruff_cache

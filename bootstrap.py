@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from application.chat.messages import DeleteMessage, EditMessage, ListMessages, SendMessage
     from application.chat.publishing import SafeRealtime
     from application.chat.reads import MarkRead, SendTyping
+    from application.chat.search import SearchMessages
     from application.chat.sessions import CreateSession, GetSession, ListMySessions, RenameSession
     from application.health import CheckHealth
     from application.identity.authenticate import AuthenticateAccessToken
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         StartWebLogin,
     )
     from application.ports.rate_limit import RateLimiter
+    from application.ports.search import MessageSearch
     from application.ports.unit_of_work import UnitOfWorkFactory
     from application.realtime.connections import HandleConnect, HandleConnected, HandleDisconnected
     from application.realtime.negotiate import Negotiate
@@ -470,6 +472,24 @@ class Container:
         from application.chat.reads import SendTyping
 
         return SendTyping(self.uow_factory, self.chat_realtime, self.rate_limiter, self.chat_limits)
+
+    # Message search: one adapter per SQL dialect (infra/sql/search).
+    @cached_property
+    def message_search(self) -> MessageSearch:
+        from infra.sql.search import make_message_search
+
+        return make_message_search(self.engine, mssql_top_n=self.settings.search_mssql_top_n)
+
+    @cached_property
+    def search_messages(self) -> SearchMessages:
+        from application.chat.search import SearchLimits, SearchMessages
+
+        s = self.settings
+        limits = SearchLimits(
+            page_size_default=min(s.search_page_size_default, s.search_page_size_max),
+            page_size_max=s.search_page_size_max,
+        )
+        return SearchMessages(self.message_search, limits)
 
 
 _settings: Settings | None = None

@@ -13,6 +13,7 @@ import bootstrap
 from interface import dependencies
 from interface.http import health, me, sign_in, tokens, two_factor
 from interface.http import messages as chat_messages
+from interface.http import search as chat_search
 from interface.http import sessions as chat_sessions
 from interface.orchestration import deep_health
 from interface.realtime import events as realtime_events
@@ -26,7 +27,7 @@ dependencies.provide(bootstrap.get_container)
 
 for blueprint in (
     health.bp, deep_health.bp, sign_in.bp, tokens.bp, me.bp, two_factor.bp,
-    chat_sessions.bp, chat_messages.bp,
+    chat_sessions.bp, chat_messages.bp, chat_search.bp,
     realtime_negotiate.bp, realtime_events.bp, realtime_presence.bp,
 ):
     app.register_functions(blueprint)

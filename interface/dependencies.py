@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from application.chat.members import AddMember, LeaveSession, RemoveMember
     from application.chat.messages import DeleteMessage, EditMessage, ListMessages, SendMessage
     from application.chat.reads import MarkRead, SendTyping
+    from application.chat.search import SearchMessages
     from application.chat.sessions import CreateSession, GetSession, ListMySessions, RenameSession
     from application.health import CheckHealth
     from application.identity.jwks import PublishSigningKeys
@@ -171,6 +172,9 @@ class Services(Protocol):
 
     @property
     def send_typing(self) -> SendTyping: ...
+
+    @property
+    def search_messages(self) -> SearchMessages: ...
 
 
 _provider: Callable[[], Services] | None = None

@@ -315,6 +315,12 @@ class Settings(BaseSettings):
     chat_send_rate_window_seconds: int = Field(default=10, ge=1, le=3600)
     chat_page_size_default: int = Field(default=50, ge=1, le=200, description="Messages/sessions per page.")
     chat_page_size_max: int = Field(default=100, ge=1, le=199, description="Largest page a client may ask for.")
+    # Message search.
+    search_page_size_default: int = Field(default=20, ge=1, le=100, description="Search results per page.")
+    search_page_size_max: int = Field(default=50, ge=1, le=100, description="Largest search page a client may ask.")
+    search_mssql_top_n: int = Field(
+        default=2000, ge=100, le=100_000, description="Azure SQL: CONTAINSTABLE top-N ranked before filtering."
+    )
 
     @field_validator("database_url")
     @classmethod

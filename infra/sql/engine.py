@@ -91,7 +91,10 @@ def _sqlite_engine(url: URL, pool_size: int, pool_timeout: float, echo: bool, fo
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (search) opts out with ``execution_options(sqlite_deferred=True)``: a
+        # DEFERRED read transaction never takes the write lock, so it never delays a writer.
+        deferred = connection.get_execution_options().get("sqlite_deferred", False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from infra.sql.engine import DEFAULT_SQLITE_URL, create_engine_for
 from infra.sql.models import metadata
+from infra.sql.search.schema import include_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -36,6 +37,7 @@ def run_migrations_offline() -> None:
     context.configure(
         url=url,
         target_metadata=metadata,
+        include_object=include_object,
         literal_binds=True,
         dialect_opts=dialect_opts,
         render_as_batch=url.get_backend_name() == "sqlite",
@@ -53,6 +55,7 @@ def run_migrations_online() -> None:
             context.configure(
                 connection=connection,
                 target_metadata=metadata,
+                include_object=include_object,
                 render_as_batch=is_sqlite,
                 compare_type=True,
             )
