@@ -16,9 +16,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NoReturn
 
 from application.identity.mfa_ports import SecretCipher, SecretUnreadable, TotpAlgorithm
 from application.ports.clock import Clock
+from application.ports.unit_of_work import UnitOfWork
 from domain.mfa import (
     RECOVERY_CODE_COUNT,
     InvalidMfaCode,
@@ -67,8 +69,8 @@ class SecondFactor:
     """Checks codes for one credential inside the caller's unit of work (the caller commits).
 
     Every check first refuses a locked account (429), then either records a success (resetting
-    the failure count) or a failure (which may start a lock). A failure is recorded on the
-    credential *before* the error is raised, so the caller must commit on failure too.
+    the failure count) or a failure (which may start a lock). A failure is recorded and
+    committed by :meth:`reject` before the error is raised.
     """
 
     totp: TotpAlgorithm
@@ -102,17 +104,19 @@ class SecondFactor:
         credential.record_success()
         return True
 
-    def fail(self, mfa: MfaRepository, credential: MfaCredential, now: datetime) -> InvalidMfaCode | MfaLocked:
-        """Record a wrong code; returns the error to raise once the caller has committed."""
+    def reject(self, uow: UnitOfWork, credential: MfaCredential, now: datetime) -> NoReturn:
+        """Record a wrong code, commit it (a failure must count even though the request fails),
+        and raise ``InvalidMfaCode`` — or ``MfaLocked`` once this failure starts a lock."""
         credential.record_failure(now, self.lockout)
-        mfa.save_credential(credential)
+        uow.mfa.save_credential(credential)
+        uow.commit()
         if credential.locked_until is not None and credential.locked_until > now:
             seconds = retry_after_seconds(credential.locked_until, now)
-            return MfaLocked(
+            raise MfaLocked(
                 f"Too many wrong codes; two-factor sign-in is locked for {seconds} seconds.",
                 retry_after_seconds=seconds,
             )
-        return InvalidMfaCode("The code is not valid.")
+        raise InvalidMfaCode("The code is not valid.")
 
 
 def secret_context(user_id: uuid.UUID) -> bytes:

@@ -91,9 +91,7 @@ class EnableTwoFactor:
                 raise MfaAlreadyEnabled("Two-factor authentication is already enabled.")
             credential.ensure_not_locked(now)
             if not factor.totp_ok(credential, code, now):
-                error = factor.fail(uow.mfa, credential, now)
-                uow.commit()
-                raise error
+                factor.reject(uow, credential, now)
             credential.enabled_at = now
             uow.mfa.save_credential(credential)
             codes = new_recovery_codes()
@@ -120,9 +118,7 @@ class DisableTwoFactor:
             else:
                 ok = factor.recovery_ok(uow.mfa, credential, recovery_code or "", now)
             if not ok:
-                error = factor.fail(uow.mfa, credential, now)
-                uow.commit()
-                raise error
+                factor.reject(uow, credential, now)
             uow.mfa.delete_challenges_of(user_id)
             uow.mfa.replace_recovery_codes(user_id, [])
             uow.mfa.delete_credential(user_id)
@@ -141,9 +137,7 @@ class RegenerateRecoveryCodes:
             credential = _enabled_credential(uow, user_id)
             credential.ensure_not_locked(now)
             if not factor.totp_ok(credential, code, now):
-                error = factor.fail(uow.mfa, credential, now)
-                uow.commit()
-                raise error
+                factor.reject(uow, credential, now)
             uow.mfa.save_credential(credential)
             codes = new_recovery_codes()
             uow.mfa.replace_recovery_codes(user_id, hashed_recovery_codes(user_id, codes, now))

@@ -66,9 +66,7 @@ class VerifyTwoFactor:
                 ok, method = factor.recovery_ok(uow.mfa, credential, recovery_code or "", now), "recovery"
             if not ok:
                 uow.mfa.save_challenge(challenge)
-                error = factor.fail(uow.mfa, credential, now)
-                uow.commit()
-                raise error
+                factor.reject(uow, credential, now)
             challenge.consume(now)
             uow.mfa.save_challenge(challenge)
             uow.mfa.save_credential(credential)
