@@ -19,11 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.processes import free_port, serving  # noqa: E402
+
 CONCURRENCY = 16
 REQUESTS = 1500
 PHASE_TIME_LIMIT = 20.0
@@ -39,34 +40,13 @@ ROUNDS = 2
 DECODE_SECONDS = 2.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _devhost(env: dict[str, str], log_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "devhost", "--app", "function_app", "--port", str(port), "--no-azurite",
            "--log-level", "WARNING"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.3):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"devhost did not start; see {log_path}")
-            time.sleep(0.1)
+    with serving(cmd, env, log_path, port, timeout=30):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 async def _load(url: str, headers: dict[str, str], requests: int, concurrency: int) -> dict[str, Any]:
@@ -210,5 +190,4 @@ def report(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     print(report(run()))

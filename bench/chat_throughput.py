@@ -35,8 +35,6 @@ import contextlib
 import itertools
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +46,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make the project importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.processes import free_port, serving  # noqa: E402
+from devhost.child_process import wait_until_listening  # noqa: E402
+
 SESSIONS = 10
 SENDERS_PER_SESSION = 2
 MESSAGES = 5000  # per measured phase (all senders together)
@@ -59,38 +63,6 @@ RAW_HUB = "rawbench"
 ACCESS_KEY = "YmVuY2gtY2hhdC10aHJvdWdocHV0LWtleS0wMTIzNDU2Nzg="
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SUBPROTOCOL = "json.webpubsub.azure.v1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_port(port: int, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.3):
-            return
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"process did not start listening on {port}; see {log_path}")
-        time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def _process(cmd: list[str], env: dict[str, str], log_path: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_port(port, process, log_path)
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -353,11 +325,11 @@ async def _hold_idle(urls: list[str], hold_seconds: float) -> None:
 def _idle_memory(directory: Path) -> dict[str, Any]:
     from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
-    port = _free_port()
+    port = free_port()
     connection_string = f"Endpoint=http://127.0.0.1:{port};AccessKey={ACCESS_KEY};Version=1.0;"
     cmd = [sys.executable, "-m", "devhost.webpubsub", "--port", str(port), "--connection-string", connection_string,
            "--log-level", "WARNING"]
-    with _process(cmd, {}, directory / "emulator.log", port) as emulator:
+    with serving(cmd, {}, directory / "emulator.log", port) as emulator:
         service = WebPubSubServiceClient.from_connection_string(connection_string, hub="idle")
         urls = [service.get_client_access_token(user_id=f"idle-{n}", minutes_to_expire=30)["url"]
                 for n in range(IDLE_CONNECTIONS)]
@@ -411,7 +383,7 @@ def run(*, separate_emulator: bool = False) -> dict[str, Any]:
         directory = Path(temp)
         url = stack.enter_context(_postgres_database())
         upgrade_to_head(url)
-        port, emulator_port = _free_port(), _free_port()
+        port, emulator_port = free_port(), free_port()
         connection_string = f"Endpoint=http://127.0.0.1:{emulator_port};AccessKey={ACCESS_KEY};Version=1.0;"
         handler = {"url": f"http://127.0.0.1:{port}/api/realtime/events", "user_events": "*",
                    "system_events": ["connect", "connected", "disconnected"]}
@@ -446,12 +418,13 @@ def run(*, separate_emulator: bool = False) -> dict[str, Any]:
         if separate_emulator:  # the emulator in its own process (like the real service: not in the app's GIL)
             cmd.append("--no-webpubsub")
             emulator_cmd = [sys.executable, "-m", "devhost.webpubsub", "--log-level", "WARNING"]
-            emulator_pid = stack.enter_context(_process(emulator_cmd, env, directory / "emulator-app.log",
+            emulator_pid = stack.enter_context(serving(emulator_cmd, env, directory / "emulator-app.log",
                                                         emulator_port)).pid
-        devhost = stack.enter_context(_process(cmd, env, directory / "devhost.log", port))
+        devhost = stack.enter_context(serving(cmd, env, directory / "devhost.log", port))
         if not separate_emulator:
             emulator_pid = devhost.pid
-        _wait_port(emulator_port, devhost, directory / "devhost.log")
+        wait_until_listening(devhost, "127.0.0.1", emulator_port, timeout=40.0, what="the emulator",
+                             error=RuntimeError, hint=f" (see {directory / 'devhost.log'})")
         app_service = WebPubSubServiceClient.from_connection_string(connection_string, hub=APP_HUB)
         raw_service = WebPubSubServiceClient.from_connection_string(connection_string, hub=RAW_HUB)
         raw_roles = ["webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"]
@@ -506,7 +479,6 @@ def report(result: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     if len(sys.argv) == 4 and sys.argv[1] == "--idle-client":
         asyncio.run(_hold_idle(json.loads(Path(sys.argv[2]).read_text()), float(sys.argv[3])))
     else:

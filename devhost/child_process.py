@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -43,15 +43,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(cmd: Sequence[str], *, cwd: Path, log_path: Path | None) -> tuple[subprocess.Popen[bytes], IO[bytes] | None]:
-    """Start ``cmd`` with its output appended to ``log_path`` (or discarded)."""
+def spawn(cmd: Sequence[str], *, cwd: Path, log_path: Path | None,
+          env: Mapping[str, str] | None = None) -> tuple[subprocess.Popen[bytes], IO[bytes] | None]:
+    """Start ``cmd`` with its output appended to ``log_path`` (or discarded); ``env`` replaces the
+    environment when given."""
     log_file: IO[bytes] | None = None
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = log_path.open("ab")
     output = log_file if log_file is not None else subprocess.DEVNULL
     process = subprocess.Popen(list(cmd), cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
+                               stdin=subprocess.DEVNULL, start_new_session=True,
+                               env=dict(env) if env is not None else None)
     return process, log_file
 
 
