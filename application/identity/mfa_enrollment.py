@@ -50,10 +50,17 @@ def _enabled_credential(uow: UnitOfWork, user_id: uuid.UUID) -> MfaCredential:
     return credential
 
 
-class SetUpTwoFactor:
-    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor, qr: QrCodeRenderer) -> None:
+class _TwoFactorUseCase:
+    """What every enrollment use case needs: a unit of work per call and the code checker."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor) -> None:
         self._uow_factory = uow_factory
         self._factor = factor
+
+
+class SetUpTwoFactor(_TwoFactorUseCase):
+    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor, qr: QrCodeRenderer) -> None:
+        super().__init__(uow_factory, factor)
         self._qr = qr
 
     def execute(self, user_id: uuid.UUID) -> TotpSetup:
@@ -74,11 +81,7 @@ class SetUpTwoFactor:
         return TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=self._qr.svg(uri))
 
 
-class EnableTwoFactor:
-    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor) -> None:
-        self._uow_factory = uow_factory
-        self._factor = factor
-
+class EnableTwoFactor(_TwoFactorUseCase):
     def execute(self, user_id: uuid.UUID, code: str) -> tuple[str, ...]:
         """Returns the plain recovery codes (only their hashes are stored)."""
         factor = self._factor
@@ -100,11 +103,7 @@ class EnableTwoFactor:
         return codes
 
 
-class DisableTwoFactor:
-    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor) -> None:
-        self._uow_factory = uow_factory
-        self._factor = factor
-
+class DisableTwoFactor(_TwoFactorUseCase):
     def execute(self, user_id: uuid.UUID, *, code: str | None = None, recovery_code: str | None = None) -> None:
         if (code is None) == (recovery_code is None):
             raise InvalidMfaRequest("Send either a code or a recovery_code.")
@@ -125,11 +124,7 @@ class DisableTwoFactor:
             uow.commit()
 
 
-class RegenerateRecoveryCodes:
-    def __init__(self, uow_factory: UnitOfWorkFactory, factor: SecondFactor) -> None:
-        self._uow_factory = uow_factory
-        self._factor = factor
-
+class RegenerateRecoveryCodes(_TwoFactorUseCase):
     def execute(self, user_id: uuid.UUID, code: str) -> tuple[str, ...]:
         factor = self._factor
         now = factor.clock.now()
