@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from infra.sql.migrate import upgrade_to_head
+from tests.e2e.app_env import migrated_app_env
 from tests.e2e.test_app_e2e import call
 from tests.e2e.test_tokens_e2e import InProcess, bearer
 from tests.fixtures.devhost import free_port
@@ -25,15 +25,11 @@ _LOCAL_KEY = "dGFnYXJlbGEtbG9jYWwtd2VicHVic3ViLWRldi1rZXk="
 
 @pytest.fixture
 def env(tmp_path):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    return {
-        "DATABASE_URL": url,
-        "APP_ENVIRONMENT": "test",
-        "JWT_KEY_DIRECTORY": str(tmp_path / "keys"),
-        "WebPubSubConnectionString": f"Endpoint=http://127.0.0.1:{free_port()};AccessKey={_LOCAL_KEY};Version=1.0;",
-        "CHAT_MESSAGE_MAX_CHARS": "1000",
-    }
+    return migrated_app_env(
+        tmp_path,
+        WebPubSubConnectionString=f"Endpoint=http://127.0.0.1:{free_port()};AccessKey={_LOCAL_KEY};Version=1.0;",
+        CHAT_MESSAGE_MAX_CHARS="1000",
+    )
 
 
 @pytest.fixture

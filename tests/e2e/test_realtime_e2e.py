@@ -30,18 +30,14 @@ _LAUNCHER = (Path(__file__).parents[2] / "devhost" / "__main__.py").read_text()
 
 @pytest.fixture
 def realtime_env(tmp_path, webpubsub_emulator):
-    from infra.sql.migrate import upgrade_to_head
+    from tests.e2e.app_env import migrated_app_env
 
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    return {
-        "DATABASE_URL": url,
-        "APP_ENVIRONMENT": "test",
-        "JWT_KEY_DIRECTORY": str(tmp_path / "keys"),
-        "WebPubSubConnectionString": webpubsub_emulator.connection_string,
-        "WEBPUBSUB_HUB": f"e2e{next(_hubs)}",
-        "WEBPUBSUB_ALLOWED_ORIGINS": "127.0.0.1",
-    }
+    return migrated_app_env(
+        tmp_path,
+        WebPubSubConnectionString=webpubsub_emulator.connection_string,
+        WEBPUBSUB_HUB=f"e2e{next(_hubs)}",
+        WEBPUBSUB_ALLOWED_ORIGINS="127.0.0.1",
+    )
 
 
 @pytest.fixture

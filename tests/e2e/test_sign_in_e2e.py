@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import jwt
 import pytest
 
-from infra.sql.migrate import upgrade_to_head
+from tests.e2e.app_env import migrated_app_env
 from tests.fixtures.oidc import CLIENT_ID
 
 pytestmark = pytest.mark.e2e
@@ -48,22 +48,17 @@ def post_json(url, payload, headers=None):
 
 @pytest.fixture
 def app_env(tmp_path, oidc_provider):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
     generic = [{"name": "corp", "display_name": "Corp SSO", "issuer": oidc_provider.issuer, "client_id": CLIENT_ID}]
-    return {
-        "DATABASE_URL": url,
-        "APP_ENVIRONMENT": "test",
-        "DEV_OIDC_ISSUER": oidc_provider.issuer,  # loopback and already listening: devhost reuses it
-        "DEV_OIDC_CLIENT_ID": CLIENT_ID,
-        "OIDC_PROVIDERS": json.dumps(generic),
-        "AUTH_RETURN_TO_ALLOWLIST": RETURN_TO,
-        "JWT_KEY_DIRECTORY": str(tmp_path / "keys"),
-        "MFA_KEY_DIR": str(tmp_path / "keys"),
-        "GOOGLE_CLIENT_ID": "",
-        "APPLE_CLIENT_ID": "",
-        "MICROSOFT_CLIENT_ID": "",
-    }
+    return migrated_app_env(
+        tmp_path,
+        DEV_OIDC_ISSUER=oidc_provider.issuer,
+        DEV_OIDC_CLIENT_ID=CLIENT_ID,
+        OIDC_PROVIDERS=json.dumps(generic),
+        AUTH_RETURN_TO_ALLOWLIST=RETURN_TO,
+        GOOGLE_CLIENT_ID="",
+        APPLE_CLIENT_ID="",
+        MICROSOFT_CLIENT_ID="",
+    )
 
 
 def web_sign_in(base, oidc_provider, email, provider="dev", extra=""):

@@ -18,11 +18,11 @@ from application.identity.sessions import SessionIssuer
 from domain.auth_sessions import SessionPolicy
 from domain.users import ExternalIdentity, User
 from infra.sql.engine import create_engine_for
-from infra.sql.migrate import upgrade_to_head
 from infra.sql.unit_of_work import make_uow_factory
 from infra.tokens.factory import build_access_tokens, build_key_ring
 from shared.clock import SystemClock
 from shared.settings import load_settings
+from tests.e2e.app_env import migrated_app_env
 from tests.e2e.test_app_e2e import call
 
 pytestmark = pytest.mark.e2e
@@ -32,14 +32,10 @@ APP = "function_app"
 
 @pytest.fixture
 def env(tmp_path):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    return {
-        "DATABASE_URL": url,
-        "APP_ENVIRONMENT": "test",
-        "JWT_KEY_DIRECTORY": str(tmp_path / "keys"),
-        "REFRESH_TOKEN_REUSE_GRACE_SECONDS": "0",
-    }
+    return migrated_app_env(
+        tmp_path,
+        REFRESH_TOKEN_REUSE_GRACE_SECONDS="0",
+    )
 
 
 class InProcess:

@@ -16,8 +16,8 @@ import pytest
 from application.identity.results import ClientInfo
 from bootstrap import Container
 from domain.users import User
-from infra.sql.migrate import upgrade_to_head
 from shared.settings import load_settings
+from tests.e2e.app_env import migrated_app_env
 
 pytestmark = pytest.mark.e2e
 
@@ -42,14 +42,9 @@ def call(base: str, path: str, body: object | None = None, token: str | None = N
 
 @pytest.fixture
 def app_env(tmp_path):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    return {
-        "DATABASE_URL": url,
-        "APP_ENVIRONMENT": "test",
-        "MFA_KEY_DIR": str(tmp_path / "keys"),
-        "JWT_KEY_DIRECTORY": str(tmp_path / "keys"),
-    }
+    return migrated_app_env(
+        tmp_path,
+    )
 
 
 def test_two_factor_over_http(start_devhost, app_env):
