@@ -441,7 +441,7 @@ class Container:
     def send_message(self) -> SendMessage:
         from application.chat.messages import SendMessage
 
-        return SendMessage(self.uow_factory, self.chat_realtime, self.rate_limiter, self.clock, self.chat_limits)
+        return SendMessage(self.uow_factory, self.chat_realtime, self.clock, self.chat_limits)
 
     @cached_property
     def edit_message(self) -> EditMessage:

@@ -169,3 +169,10 @@ __all__ = [
     "TokenUsageRepository",
     "UserRepository",
 ]
+
+
+class RateCounterRepository(Protocol):
+    def hit(self, bucket: str, window_start: datetime, window_end: datetime) -> int:
+        """Count one hit in ``bucket``'s window starting at ``window_start`` and return the window's
+        count including it. Runs in the unit of work's transaction: a rollback takes the hit back."""
+        ...

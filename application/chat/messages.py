@@ -9,7 +9,9 @@ Delivery guarantees live here and in ``SqlMessageRepository.append``:
   if that failed, the receivers' catch-up) already delivers it, and a second copy on the wire would
   only cost bandwidth for clients to drop by seq;
 - the caller (REST response, WebSocket ack) hears of success only after the commit; the broadcast
-  comes after that, and its failure is logged, never raised.
+  comes after that, and its failure is logged, never raised;
+- the per-user send limit is counted in the send's own transaction (``uow.rate_counters``): only an
+  accepted message spends budget, and the hot path pays one commit, not two.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from application.chat.limits import ChatLimits
 from application.chat.publishing import SafeRealtime
 from application.chat.views import message_view
 from application.ports.clock import Clock
-from application.ports.rate_limit import RateLimiter
 from application.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from domain.chat import Message, MessageDraft, SenderKind
 from domain.chat_rules import (
@@ -41,7 +42,8 @@ from domain.chat_rules import (
 )
 from domain.errors import MessageNotFound
 from domain.files import FileStatus
-from shared.errors import InvalidInput
+from domain.rate_windows import retry_after_seconds, window_bounds
+from shared.errors import InvalidInput, RateLimited
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +70,11 @@ class SendMessage:
         self,
         uow_factory: UnitOfWorkFactory,
         realtime: SafeRealtime,
-        rate_limiter: RateLimiter,
         clock: Clock,
         limits: ChatLimits,
     ) -> None:
         self._uow_factory = uow_factory
         self._realtime = realtime
-        self._rate_limiter = rate_limiter
         self._clock = clock
         self._limits = limits
 
@@ -95,12 +95,6 @@ class SendMessage:
         files = validate_attachment_count(file_ids)
         if reply_to_seq is not None and reply_to_seq < 1:
             raise InvalidReplyTo("reply_to_seq must be the seq of a message in this session.")
-        if self._limits.send_rate_limit > 0:
-            self._rate_limiter.hit(
-                f"chat-send:user:{user_id}",
-                limit=self._limits.send_rate_limit,
-                window_seconds=self._limits.send_rate_window_seconds,
-            )
         draft = MessageDraft(
             session_id=session_id,
             sender_kind=SenderKind.USER,
@@ -114,12 +108,14 @@ class SendMessage:
             # The hot path: ``append`` checks membership (and refuses a deleted session) in the
             # statement that allocates the seq — no separate read.
             with self._uow_factory() as uow:
+                self._spend_budget(uow, user_id)
                 result = uow.messages.append(draft, member_id=user_id)
                 # A retry answers with the original, attachments included (it may have had some).
                 attachments = _attachments_of(uow, result.message) if result.duplicate else []
                 uow.commit()
             return self._sent(session_id, result.message, attachments, result.duplicate, exclude_connection)
         with self._uow_factory() as uow:
+            self._spend_budget(uow, user_id)
             # Membership only: ``append`` itself refuses a deleted session (one query saved per send).
             require_membership(uow, user_id, session_id)
             if reply_to_seq is not None and uow.messages.get(session_id, reply_to_seq) is None:
@@ -144,6 +140,19 @@ class SendMessage:
                 attachments = list(files)
             uow.commit()
         return self._sent(session_id, result.message, attachments, result.duplicate, exclude_connection)
+
+    def _spend_budget(self, uow: UnitOfWork, user_id: uuid.UUID) -> None:
+        """Count this send against the user's window; raising rolls the count back with the send.
+        Counted first in the transaction: every send locks the user's counter row before the
+        session's seq counter, one lock order for all."""
+        limit = self._limits.send_rate_limit
+        if limit <= 0:
+            return
+        now = self._clock.now()
+        window_start, window_end = window_bounds(now, self._limits.send_rate_window_seconds)
+        if uow.rate_counters.hit(f"chat-send:user:{user_id}", window_start, window_end) > limit:
+            retry_after = retry_after_seconds(now, window_end)
+            raise RateLimited(f"Too many messages; retry in {retry_after} seconds.", retry_after_seconds=retry_after)
 
     def _sent(self, session_id: uuid.UUID, message: Message, attachments: Sequence[uuid.UUID], duplicate: bool,
               exclude_connection: str | None) -> SentMessage:

@@ -25,6 +25,7 @@ from domain.ports import (
     FileRepository,
     IdentityRepository,
     MessageRepository,
+    RateCounterRepository,
     SessionMemberRepository,
     TokenUsageRepository,
     UserRepository,
@@ -43,6 +44,7 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     pending_logins: PendingLoginRepository
     mfa: MfaRepository
+    rate_counters: RateCounterRepository
 
     def __enter__(self) -> Self: ...
 

@@ -26,15 +26,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import math
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from application.ports.clock import Clock
+from domain.rate_windows import retry_after_seconds, window_bounds
 from infra.sql.models import RateLimitCounterRow
 from shared.errors import RateLimited, Unavailable
 
@@ -45,14 +45,6 @@ counters = RateLimitCounterRow.__table__
 MAX_BUCKET_LENGTH = 200  # the column's size
 _INSERT_RACE_RETRIES = 5
 CLEANUP_INTERVAL = timedelta(minutes=5)
-
-
-def window_bounds(now: datetime, window_seconds: int) -> tuple[datetime, datetime]:
-    """The fixed window containing ``now``: aligned on the Unix epoch, so every instance agrees."""
-    epoch = math.floor(now.timestamp())
-    start = epoch - epoch % window_seconds
-    window_start = datetime.fromtimestamp(start, UTC)
-    return window_start, window_start + timedelta(seconds=window_seconds)
 
 
 def storable_bucket(bucket: str) -> str:
@@ -110,7 +102,7 @@ class SqlRateLimiter:
         hits = self._count(storable_bucket(bucket), window_start, window_end)
         self._maybe_clean_up(now)
         if hits > limit:
-            retry_after = max(1, math.ceil((window_end - now).total_seconds()))
+            retry_after = retry_after_seconds(now, window_end)
             raise RateLimited(f"Too many attempts; retry in {retry_after} seconds.", retry_after_seconds=retry_after)
 
     def hits(self, bucket: str, *, window_seconds: int) -> int:

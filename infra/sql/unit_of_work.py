@@ -26,6 +26,7 @@ from infra.sql.repositories import (
 from infra.sql.repositories.auth_sessions import SqlAuthSessionRepository, SqlRefreshTokenRepository
 from infra.sql.repositories.mfa import SqlMfaRepository
 from infra.sql.repositories.pending_logins import SqlPendingLoginRepository
+from infra.sql.repositories.rate_counters import SqlRateCounterRepository
 from shared.errors import Unavailable
 
 
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
     refresh_tokens: SqlRefreshTokenRepository
     pending_logins: SqlPendingLoginRepository
     mfa: SqlMfaRepository
+    rate_counters: SqlRateCounterRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._session_factory = session_factory
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.refresh_tokens = SqlRefreshTokenRepository(session)
         self.pending_logins = SqlPendingLoginRepository(session)
         self.mfa = SqlMfaRepository(session)
+        self.rate_counters = SqlRateCounterRepository(session)
         return self
 
     def __exit__(

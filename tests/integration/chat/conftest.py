@@ -80,7 +80,7 @@ class Chat:
         self.add_member = AddMember(uow_factory, safe, clock)
         self.remove_member = RemoveMember(uow_factory, safe)
         self.leave = LeaveSession(uow_factory, safe, clock)
-        self.send = SendMessage(uow_factory, safe, limiter, clock, limits)
+        self.send = SendMessage(uow_factory, safe, clock, limits)
         self.edit = EditMessage(uow_factory, safe, clock, limits)
         self.delete = DeleteMessage(uow_factory, safe, clock)
         self.list = ListMessages(uow_factory, limits)

@@ -137,6 +137,22 @@ def test_send_rate_limit_per_user(make_chat) -> None:
     assert _row_count(chat.uow_factory) == 4
 
 
+def test_only_accepted_sends_spend_the_rate_budget(make_chat) -> None:
+    """The send limit is counted in the send's transaction: a refused send takes its hit back."""
+    chat = make_chat(ChatLimits(send_rate_limit=2, send_rate_window_seconds=60))
+    ana, bia, caio = chat.user("Ana"), chat.user("Bia"), chat.user("Caio")
+    room = chat.room(ana, bia)
+    for _ in range(5):  # not a member: refused, and none of these counts
+        with pytest.raises(ChatSessionNotFound):
+            chat.say(caio, room)
+    chat.add_member(ana.id, room, caio.id)
+    chat.say(caio, room)
+    chat.say(caio, room)
+    with pytest.raises(RateLimited):
+        chat.say(caio, room)
+    assert _row_count(chat.uow_factory) == 2  # the refused third message wrote nothing
+
+
 def test_only_the_sender_edits_and_not_after_delete(chat) -> None:
     ana, bia = chat.user("Ana"), chat.user("Bia")
     room = chat.room(ana, bia)
