@@ -10,14 +10,19 @@ SQLite (the embedded default) needs the most care:
   this also makes SAVEPOINTs behave.
 
 Azure SQL can authenticate with a Microsoft Entra token (see :mod:`infra.sql.entra`).
+
+Server databases (PostgreSQL, Azure SQL) ping a pooled connection before handing it out only when
+it sat idle for more than ``IDLE_PING_SECONDS`` (see :func:`ping_when_idle`), not on every checkout
+as ``pool_pre_ping`` does: on the chat hot path that ping was one extra round trip per transaction.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
 from infra.sql.entra import EntraConnectHook, EntraTokenProvider
@@ -25,6 +30,40 @@ from infra.sql.entra import EntraConnectHook, EntraTokenProvider
 DEFAULT_SQLITE_URL = "sqlite:///.data/tagarela.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 15.0
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+IDLE_PING_SECONDS = 5.0
+_RETURNED_AT = "tagarela_returned_at"
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float | None = None) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool, and only those.
+
+    A connection returned to the pool less than ``idle_seconds`` ago was working then; pinging it
+    again costs a round trip on every transaction for almost no protection. One that sat longer
+    (the database may have restarted, a load balancer or Azure SQL may have dropped it) is pinged,
+    and a failed ping raises ``DisconnectionError``, which makes the pool replace it transparently
+    (SQLAlchemy's documented checkout-event recipe). A connection that dies while hot surfaces as
+    ``Unavailable`` (503) for the request using it; SQLAlchemy then invalidates the whole pool, so
+    the next checkout reconnects.
+    """
+    dialect = engine.dialect
+    threshold = IDLE_PING_SECONDS if idle_seconds is None else idle_seconds
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < threshold:
+            return  # brand new, or used a moment ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError("the pooled connection failed its ping") from error
+        if not alive:
+            raise exc.DisconnectionError("the pooled connection failed its ping")
 
 
 def create_engine_for(
@@ -55,14 +94,15 @@ def create_engine_for(
     connect_args: dict[str, Any] = {}
     if backend == "postgresql":
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
-    return create_engine(
+    engine = create_engine(
         parsed,
         pool_size=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
         echo=echo,
         connect_args=connect_args,
     )
+    ping_when_idle(engine)
+    return engine
 
 
 def _sqlite_engine(url: URL, pool_size: int, pool_timeout: float, echo: bool, foreign_keys: bool) -> Engine:
@@ -111,12 +151,12 @@ def _mssql_engine(
         url,
         pool_size=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
         # Azure SQL closes idle connections after ~30 min; recycle before that.
         pool_recycle=1800,
         echo=echo,
         deprecate_large_types=True,
     )
+    ping_when_idle(engine)
     if entra_auth:
         event.listen(engine, "do_connect", EntraConnectHook(provider or EntraTokenProvider()))
     return engine
