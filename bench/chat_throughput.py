@@ -58,6 +58,9 @@ MESSAGES = 5000  # per measured phase (all senders together)
 WARMUP_MESSAGES = 300
 PHASE_TIME_LIMIT = 25.0
 IDLE_CONNECTIONS = 1000
+# Python worker processes serving the app (the host's FUNCTIONS_WORKER_PROCESS_COUNT): one per core,
+# as Azure's guidance for CPU-bound Python apps says; CHAT_BENCH_WORKERS overrides it.
+WORKER_PROCESSES = int(os.environ.get("CHAT_BENCH_WORKERS", str(os.cpu_count() or 1)))
 APP_HUB = "chat"
 RAW_HUB = "rawbench"
 ACCESS_KEY = "YmVuY2gtY2hhdC10aHJvdWdocHV0LWtleS0wMTIzNDU2Nzg="
@@ -66,8 +69,18 @@ SUBPROTOCOL = "json.webpubsub.azure.v1"
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU of ``pid`` and its live child processes (devhost's HTTP worker processes)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kb(pid: int) -> int:
@@ -390,7 +403,8 @@ def run(*, separate_emulator: bool = False) -> dict[str, Any]:
         env = {"DATABASE_URL": url, "APP_ENVIRONMENT": "test", "JWT_KEY_DIRECTORY": str(directory / "keys"),
                "LOG_LEVEL": "WARNING", "WebPubSubConnectionString": connection_string, "WEBPUBSUB_HUB": APP_HUB,
                "WEBPUBSUB_ALLOWED_ORIGINS": "127.0.0.1", "WEBPUBSUB_EMULATOR_HUBS": json.dumps({APP_HUB: handler}),
-               "CHAT_SEND_RATE_LIMIT": "100000", "CHAT_SEND_RATE_WINDOW_SECONDS": "10"}
+               "CHAT_SEND_RATE_LIMIT": "100000", "CHAT_SEND_RATE_WINDOW_SECONDS": "10",
+               "FUNCTIONS_WORKER_PROCESS_COUNT": str(WORKER_PROCESSES)}
         engine = create_engine_for(url)
         stack.callback(engine.dispose)
         uow_factory = make_uow_factory(engine)
@@ -450,7 +464,7 @@ def run(*, separate_emulator: bool = False) -> dict[str, Any]:
 
     result.update(emulator="separate process" if separate_emulator else "in devhost", sessions=SESSIONS,
                   senders_per_session=SENDERS_PER_SESSION, receivers_per_session=1, database="postgresql",
-                  messages_per_phase=MESSAGES, cores=os.cpu_count(),
+                  messages_per_phase=MESSAGES, cores=os.cpu_count(), worker_processes=WORKER_PROCESSES,
                   ratio_app_to_raw=round(result["app"]["persisted_per_s"] / result["raw"]["acked_per_s"], 3))
     return result
 
@@ -462,7 +476,7 @@ def report(result: dict[str, Any]) -> str:
         f"chat throughput (devhost + emulator {result['emulator']} + {result['database']}, "
         f"{result['sessions']} sessions x {result['senders_per_session']} senders + 1 receiver, "
         f"{result['messages_per_phase']} messages/phase, "
-        f"closed loop, {result['cores']} cores):",
+        f"closed loop, {result['cores']} cores, {result['worker_processes']} app worker process(es)):",
         f"  {'path':<34}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}  errors",
         f"  {'app: message.send -> created':<34}{app['persisted_per_s']:>9.1f}{app['p50_ms']:>9.2f}"
         f"{app['p99_ms']:>9.2f}{app['max_ms']:>9.2f}  {app['errors'] or '-'}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -28,6 +29,13 @@ from devhost.functions_host.server import DEFAULT_MAX_REQUEST_BODY_BYTES
 from devhost.local_settings import LocalSettings, LocalSettingsError
 from devhost.oidc_provider import OidcProviderSupervisor
 from devhost.webpubsub import ConfigError, EmulatorThread, emulator_from_environment
+from devhost.worker_processes import (
+    DurableForwarder,
+    WorkerProcesses,
+    announce_ready,
+    exit_when_orphaned,
+    worker_process_count,
+)
 
 log = logging.getLogger("devhost")
 
@@ -56,12 +64,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         metavar="MB", help="reject larger request bodies with 413 (default 100, like Azure)")
     parser.add_argument("--log-level", default=os.environ.get("DEVHOST_LOG_LEVEL", "INFO"),
                         help="logging level (default INFO, or $DEVHOST_LOG_LEVEL)")
+    # Internal: how a primary devhost starts its HTTP worker processes (see devhost.worker_processes).
+    parser.add_argument("--http-worker-of", default=None, metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--http-worker-number", type=int, default=0, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def configure_logging(level: str) -> None:
+def http_worker_argv(args: argparse.Namespace, port: int) -> list[str]:
+    """The command line of an HTTP worker: this host's options, on the port actually bound."""
+    argv = ["--app", args.app, "--host", args.host, "--port", str(port), "--no-azurite", "--no-webpubsub",
+            "--shutdown-grace", str(args.shutdown_grace), "--max-request-body-mb", str(args.max_request_body_mb),
+            "--log-level", args.log_level]
+    if args.cors is not None:
+        argv += ["--cors", args.cors]
+    if args.cors_credentials:
+        argv.append("--cors-credentials")
+    return argv
+
+
+def configure_logging(level: str, worker: int = 0) -> None:
+    where = f"[worker {worker}] " if worker else ""  # an HTTP worker process's lines say so
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+                        format=f"%(asctime)s %(levelname)-7s {where}%(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # the functions host logs requests itself
 
 
@@ -97,7 +121,8 @@ def print_function_urls(functions_host: FunctionsHost) -> None:
 
 
 async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_json: HostJson,
-                azurite: AzuriteSupervisor | None, webpubsub: EmulatorThread | None = None) -> int:
+                azurite: AzuriteSupervisor | None, webpubsub: EmulatorThread | None = None,
+                args: argparse.Namespace | None = None) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
@@ -111,14 +136,23 @@ async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_j
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
 
-    durable = make_durable_host(index, host_json)
+    primary_url = args.http_worker_of if args is not None else None
+    workers = worker_process_count(os.environ) if args is not None and primary_url is None else 1
+    background: set[asyncio.Task[None]] = set()  # referenced until serve() returns
+    if primary_url is not None:  # an HTTP worker: the primary runs the durable host
+        durable: Any = DurableForwarder(primary_url, host_json.task_hub)
+        background.add(loop.create_task(exit_when_orphaned(stop, os.getppid())))
+    else:
+        durable = make_durable_host(index, host_json)
+    if workers > 1 or primary_url is not None:
+        settings = dataclasses.replace(settings, reuse_port=True)
     functions_host = FunctionsHost(index, settings, durable=durable)
     started: list[Any] = []
     try:
         if azurite is not None:
             await azurite.start()
             started.append(azurite)
-        if durable is not None:
+        if durable is not None and primary_url is None:
             await durable.start()
             started.append(durable)
         if webpubsub is not None:  # the Web PubSub emulator, on this loop, before the functions host
@@ -130,11 +164,23 @@ async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_j
                             webpubsub.port, exc.strerror or exc)
                 await webpubsub.stop()
         try:
-            await functions_host.start()
+            # With HTTP workers, the port opens once they are ready, so nobody queues on one process.
+            await functions_host.start(listen=workers <= 1)
         except OSError as exc:
             log.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc.strerror or exc)
             return 1
         started.append(functions_host)
+        if primary_url is not None:
+            log.info("HTTP worker %d serving %s", args.http_worker_number if args else 0, functions_host.base_url)
+            announce_ready()
+            await stop.wait()
+            return 0
+        if workers > 1 and args is not None and functions_host.port is not None:
+            private_url = await functions_host.add_private_listener()
+            worker_processes = WorkerProcesses(workers, http_worker_argv(args, functions_host.port), private_url)
+            await worker_processes.start()
+            started.append(worker_processes)
+            await functions_host.listen()
         print_function_urls(functions_host)
         log.info("devhost listening on %s (route prefix '/%s'); press Ctrl+C to stop", functions_host.base_url,
                  settings.route_prefix)
@@ -159,7 +205,7 @@ def split_app_spec(spec: str) -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.http_worker_number)
     project_dir = Path.cwd()
     try:
         local = LocalSettings.find(project_dir)
@@ -177,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(project_dir))  # the worker imports function_app from the app root
     # --- local OIDC provider: before the app is imported (it validates its settings at import) ---
     oidc = OidcProviderSupervisor(os.environ.get("DEV_OIDC_ISSUER"), project_root=project_dir)
-    oidc.start()
+    if args.http_worker_of is None:  # an HTTP worker inherits the primary's provider (and its environment)
+        oidc.start()
     try:
         return _index_and_serve(args, local, host_json, project_dir)
     finally:
@@ -213,7 +260,7 @@ def _index_and_serve(args: argparse.Namespace, local: LocalSettings, host_json: 
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    return asyncio.run(serve(index, settings, host_json=host_json, azurite=azurite, webpubsub=webpubsub))
+    return asyncio.run(serve(index, settings, host_json=host_json, azurite=azurite, webpubsub=webpubsub, args=args))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class FunctionsHostSettings:
     shutdown_grace_seconds: float = 10.0
     function_directory: str = field(default_factory=os.getcwd)
     cors: CorsPolicy | None = None  # Host.CORS of local.settings.json; None = no CORS headers
+    reuse_port: bool = False  # SO_REUSEPORT: several processes serve one port (FUNCTIONS_WORKER_PROCESS_COUNT)
 
 
 @dataclass(frozen=True)
@@ -89,14 +90,45 @@ class FunctionsHost:
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
-    async def start(self) -> None:
+    async def start(self, *, listen: bool = True) -> None:
+        """Bind the port (``port`` tells which) and, unless ``listen=False``, start accepting.
+        ``listen=False`` (with ``reuse_port``) binds now and accepts from ``listen()`` on, so a host
+        can start HTTP worker processes on the very port and open it only once they are ready."""
         self._runner = web.AppRunner(self.app, access_log=None,
                                      shutdown_timeout=self.settings.shutdown_grace_seconds)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        if self.settings.reuse_port:
+            sock = socket.socket(socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET,
+                                 socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                sock.bind((self.settings.host, self.settings.port))
+            except OSError:
+                sock.close()
+                raise
+            self.port = int(sock.getsockname()[1])
+            self._site: web.BaseSite = web.SockSite(self._runner, sock)
+        else:
+            self._site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        if listen or not self.settings.reuse_port:
+            await self.listen()
+
+    async def listen(self) -> None:
+        await self._site.start()
+        addresses = self._runner.addresses if self._runner is not None else []
+        self.port = int(addresses[0][1]) if addresses else self.port or self.settings.port
+
+    async def add_private_listener(self) -> str:
+        """Also listen on a loopback port of this process alone (the public port may be shared with
+        HTTP worker processes); returns its base URL. Call after ``start``."""
+        assert self._runner is not None, "start the host first"
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        site = web.SockSite(self._runner, sock)
         await site.start()
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else self.settings.port
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish within the grace period, then cancel them."""

@@ -19,6 +19,12 @@ def ping(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), mimetype="application/json", headers={"X-Request-Id": "e2e-1"})
 
 
+@app.route(route="pid", methods=["GET"])
+def pid(req: func.HttpRequest) -> func.HttpResponse:
+    """Which process served this (the FUNCTIONS_WORKER_PROCESS_COUNT test)."""
+    return func.HttpResponse(str(os.getpid()))
+
+
 @app.route(route="slow", methods=["GET"])
 async def slow(req: func.HttpRequest) -> func.HttpResponse:
     await asyncio.sleep(float(req.params.get("seconds", "1")))

@@ -91,3 +91,44 @@ def test_orchestration_through_the_launched_durable_host(start_devhost: StartDev
             time.sleep(0.05)
         assert status["runtimeStatus"] == "Completed"
         assert status["output"] == "HEY"
+
+
+def _fresh_get(base_url: str, path: str) -> bytes:
+    """One request on its own connection (SO_REUSEPORT balances connections, not requests)."""
+    request = urllib.request.Request(f"{base_url}{path}", headers={"Connection": "close"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback http only
+        return bytes(resp.read())
+
+
+def test_worker_process_count_spreads_requests_and_keeps_orchestrations_in_one_place(
+    start_devhost: StartDevhost,
+) -> None:
+    with start_devhost(APP, env={"FUNCTIONS_WORKER_PROCESS_COUNT": "2"}) as (base_url, process):
+        pids = {int(_fresh_get(base_url, "/api/pid")) for _ in range(80)}
+        assert process.pid in pids and len(pids) == 2  # the primary and one HTTP worker both serve
+        worker_pid = (pids - {process.pid}).pop()
+        # Orchestrations started through either process run in the primary's durable host, and
+        # their status links answer through either process too.
+        for n in range(6):
+            request = urllib.request.Request(  # noqa: S310 - loopback http only
+                f"{base_url}/api/start/shout", data=json.dumps(f"hey {n}").encode(), method="POST",
+                headers={"Content-Type": "application/json", "Connection": "close"})
+            with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback http only
+                assert resp.status == 202
+                links = json.loads(resp.read())
+            assert links["statusQueryGetUri"].startswith(base_url)
+            status: dict[str, object] = {}
+            for _ in range(100):
+                status = json.loads(_fresh_get(base_url, links["statusQueryGetUri"][len(base_url):]))
+                if status.get("runtimeStatus") == "Completed":
+                    break
+                time.sleep(0.05)
+            assert status["output"] == f"HEY {n}".upper()
+
+        process.send_signal(signal.SIGTERM)
+        assert _wait_exit(process, 30) == 0
+        for _ in range(50):  # the worker went with it
+            if not Path(f"/proc/{worker_pid}").exists():
+                break
+            time.sleep(0.1)
+        assert not Path(f"/proc/{worker_pid}").exists()
