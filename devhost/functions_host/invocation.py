@@ -112,6 +112,12 @@ def new_trace_parent() -> str:
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
+@functools.cache
+def _parameters(user_function: Any) -> tuple[tuple[str, inspect.Parameter], ...]:
+    """A function's parameters, read once (``inspect.signature`` on every request was measurable)."""
+    return tuple(inspect.signature(user_function).parameters.items())
+
+
 class FunctionInvoker:
     """Builds a function's arguments and runs it; owns the sync thread pool."""
 
@@ -126,7 +132,7 @@ class FunctionInvoker:
         """Arguments by parameter name, as the worker binds them."""
         bindings: Mapping[str, Any] = {getattr(b, "name", None): b for b in fn.bindings}
         kwargs: dict[str, Any] = {}
-        for name, param in inspect.signature(fn.user_function).parameters.items():
+        for name, param in _parameters(fn.user_function):
             if name == fn.trigger_arg:
                 kwargs[name] = request
             elif name in bindings:

@@ -209,14 +209,17 @@ class FunctionsHost:
 
     async def _read_body(self, request: web.Request) -> bytes | web.Response:
         limit = self.settings.max_request_body_bytes
-        too_large = error_response(413, "payload_too_large", f"request body exceeds {limit} bytes")
+
+        def too_large() -> web.Response:  # built only when needed: most requests never are
+            return error_response(413, "payload_too_large", f"request body exceeds {limit} bytes")
+
         if request.content_length is not None and request.content_length > limit:
-            return too_large
+            return too_large()
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return too_large
-        return too_large if len(body) > limit else body
+            return too_large()
+        return too_large() if len(body) > limit else body
 
     def _log_request(self, request: web.Request, response: web.StreamResponse, function_name: str,
                      started: float) -> None:
