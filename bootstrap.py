@@ -155,8 +155,9 @@ class Container:
     @cached_property
     def authenticate(self) -> AuthenticateAccessToken:
         from application.identity.authenticate import AuthenticateAccessToken
+        from infra.sql.repositories.auth_sessions import SqlAuthSessionLookup
 
-        return AuthenticateAccessToken(self.access_tokens, self.uow_factory, self.clock)
+        return AuthenticateAccessToken(self.access_tokens, SqlAuthSessionLookup(self.engine), self.clock)
 
     @cached_property
     def refresh_session(self) -> RefreshSession:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.auth_sessions import AuthSession
+
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
@@ -45,4 +47,16 @@ class AccessTokenVerifier(Protocol):
         Raises ``shared.errors.Unauthenticated`` (code ``invalid_token``) on any failure, with a
         message that says nothing about which check failed.
         """
+        ...
+
+
+class AuthSessionLookup(Protocol):
+    """Reads the session a bearer token names, on every authenticated request.
+
+    A port of its own rather than a unit of work, because it is the one read on the hot path of
+    every protected endpoint: the adapter does it read-only (no write lock, no extra round trips).
+    """
+
+    def get(self, session_id: uuid.UUID) -> AuthSession | None:
+        """The session as stored now, or None; raises ``shared.errors.Unavailable`` on an outage."""
         ...

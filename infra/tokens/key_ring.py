@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,8 +44,10 @@ class SigningKey:
     def __repr__(self) -> str:  # never print key material
         return f"SigningKey(kid={self.kid!r}, activates_at={self.activates_at}, retires_at={self.retires_at})"
 
-    @property
+    @cached_property
     def public_key(self) -> ec.EllipticCurvePublicKey:
+        # Derived once per key, not once per verification (a frozen dataclass still allows this:
+        # cached_property writes the instance __dict__ directly).
         return self.private_key.public_key()
 
     def signs_at(self, now: datetime) -> bool:

@@ -15,10 +15,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from domain.auth_sessions import AuthSession, RefreshToken
 from infra.sql.models import auth_sessions, refresh_tokens
+from infra.sql.read_only import read_only_connection
+from shared.errors import Unavailable
 
 
 def _to_session(row: Any) -> AuthSession:
@@ -90,6 +94,32 @@ class SqlAuthSessionRepository:
             .values(revoked_at=at, revoked_reason=reason)
         )
         return int(result.rowcount)
+
+
+class SqlAuthSessionLookup:
+    """The bearer check's read of one session, outside any unit of work (``AuthSessionLookup``).
+
+    Every authenticated request pays for this read, so it skips what a unit of work costs and a
+    single primary-key read does not need: the ORM ``Session``, SQLite's ``BEGIN IMMEDIATE``
+    (which also took the database's write lock for a read), and PostgreSQL's ``BEGIN``/``ROLLBACK``
+    round trips (see :mod:`infra.sql.read_only`). The statement is built once; SQLAlchemy's
+    compiled cache and psycopg's automatic prepare do the rest. A database outage is the same
+    ``Unavailable`` (503) that the unit of work raised.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._statement = sa.select(auth_sessions).where(auth_sessions.c.id == sa.bindparam("session_id"))
+
+    def get(self, session_id: uuid.UUID) -> AuthSession | None:
+        try:
+            with read_only_connection(self._engine) as connection:
+                row = connection.execute(self._statement, {"session_id": session_id}).first()
+        except DBAPIError as error:
+            if isinstance(error, OperationalError) or error.connection_invalidated:
+                raise Unavailable("The database is unavailable right now; please retry.") from error
+            raise
+        return _to_session(row) if row else None
 
 
 class SqlRefreshTokenRepository:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from application.identity.sessions import SessionIssuer
 from domain.auth_sessions import REVOKED_REUSE, InvalidAccessToken, InvalidRefreshToken, SessionPolicy
 from domain.users import ExternalIdentity, User
 from infra.sql.models import auth_sessions, refresh_tokens, users
+from infra.sql.repositories.auth_sessions import SqlAuthSessionLookup
 from tests.unit.tokens.helpers import FakeClock, new_key, ring_of, tokens_with
 
 CLIENT = ClientInfo(ip="203.0.113.5", user_agent="pytest")
@@ -43,7 +45,9 @@ class Stack:
         self.codec = tokens_with(ring_of(new_key("k1")))
         self.issuer = SessionIssuer(self.codec, self.clock, policy)
         self.refresh = RefreshSession(uow_factory, self.issuer, self.clock)
-        self.authenticate = AuthenticateAccessToken(self.codec, uow_factory, self.clock)
+        with uow_factory() as uow:  # the bearer check reads outside any unit of work, on the same database
+            engine = uow.session.get_bind()
+        self.authenticate = AuthenticateAccessToken(self.codec, SqlAuthSessionLookup(engine), self.clock)
         self.logout = Logout(uow_factory, self.clock)
         self.logout_all = LogoutAll(uow_factory, self.clock)
         self.get_me = GetMe(uow_factory)
@@ -358,3 +362,17 @@ def test_concurrent_refreshes_within_grace_both_get_a_pair_in_the_same_session(u
     assert len(sids) == 1
     rows = token_rows(uow_factory, sids.pop())
     assert len(rows) == 3 and sum(r.used_at is not None for r in rows) == 1  # spent exactly once
+
+
+def test_the_bearer_check_never_waits_for_a_writer(stack, uow_factory):
+    """The session lookup is read-only: on SQLite it takes no write lock, so a long write
+    transaction (BEGIN IMMEDIATE) neither blocks nor is blocked by authenticated requests."""
+    user = stack.add_user()
+    pair = stack.sign_in(user)
+    with uow_factory() as writer:  # holds SQLite's write lock until the block ends
+        writer.users.get(user.id)
+        writer.session.execute(sa.update(users).where(users.c.id == user.id).values(display_name="Ana B."))
+        began = time.perf_counter()
+        assert stack.authenticate(pair.access_token).user_id == user.id
+        assert time.perf_counter() - began < 1.0
+        writer.commit()

@@ -13,7 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from domain.auth_sessions import InvalidAccessToken
-from tests.unit.tokens.helpers import ACCESS_TTL, AUDIENCE, ISSUER, T0, new_key, ring_of, tokens_with
+from infra.tokens.access_tokens import JwtAccessTokens
+from infra.tokens.key_ring import KeyRing, SigningKey
+from tests.unit.tokens.helpers import ACCESS_TTL, AUDIENCE, ISSUER, LEEWAY, T0, new_key, ring_of, tokens_with
 
 USER, SESSION = uuid.uuid4(), uuid.uuid4()
 
@@ -149,3 +151,99 @@ def test_a_token_of_a_retired_key_verifies_until_the_key_leaves_the_ring():
     assert jwt.get_unverified_header(token)["kid"] == "old"
     assert codec.verify(token, switch + timedelta(minutes=14)).session_id == SESSION
     assert jwt.get_unverified_header(codec.issue(USER, SESSION, ["x"], switch).token)["kid"] == "new"
+
+
+# --- the verified-token cache: a hit re-checks what can change without the token changing ------------
+
+
+class MutableKeys:
+    """A key source whose keys a test can drop or reload (like JWT_SIGNING_KEYS or the dev directory)."""
+
+    def __init__(self, *keys):
+        self.current = tuple(keys)
+
+    def keys(self, now):
+        return self.current
+
+
+def counting_decode(monkeypatch):
+    import infra.tokens.access_tokens as module
+
+    calls = []
+    real = module.jwt.decode
+
+    def decode(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module.jwt, "decode", decode)
+    return calls
+
+
+def test_a_token_is_verified_in_full_once_then_answered_from_the_cache(codec, monkeypatch):
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    decodes = counting_decode(monkeypatch)
+    first = codec.verify(token, T0)
+    assert codec.verify(token, T0 + timedelta(minutes=1)) == first
+    assert len(decodes) == 1
+
+
+def test_a_cached_token_still_expires(codec):
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    assert codec.verify(token, T0)
+    assert codec.verify(token, T0 + ACCESS_TTL + timedelta(seconds=29))  # within the leeway
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token, T0 + ACCESS_TTL + timedelta(seconds=30))
+
+
+def test_a_cached_token_is_not_valid_before_its_time(codec):
+    token = codec.issue(USER, SESSION, ["x"], T0 + timedelta(minutes=5)).token
+    assert codec.verify(token, T0 + timedelta(minutes=5))
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token, T0)
+
+
+def test_a_cached_token_dies_with_its_key():
+    key = new_key("k1")
+    source = MutableKeys(key)
+    codec = JwtAccessTokens(KeyRing(source, access_ttl=ACCESS_TTL, leeway=LEEWAY), issuer=ISSUER,
+                            audience=AUDIENCE, ttl=ACCESS_TTL, leeway=LEEWAY)
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    assert codec.verify(token, T0)
+    source.current = (new_key("k2"),)  # k1 removed from the configured keys
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token, T0)
+
+
+def test_a_reloaded_key_means_a_full_verification_again(monkeypatch):
+    key = new_key("k1")
+    source = MutableKeys(key)
+    codec = JwtAccessTokens(KeyRing(source, access_ttl=ACCESS_TTL, leeway=LEEWAY), issuer=ISSUER,
+                            audience=AUDIENCE, ttl=ACCESS_TTL, leeway=LEEWAY)
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    assert codec.verify(token, T0)
+    decodes = counting_decode(monkeypatch)
+    source.current = (SigningKey("k1", key.private_key),)  # same kid, a new key object (a re-read)
+    assert codec.verify(token, T0).session_id == SESSION
+    assert len(decodes) == 1
+    source.current = (new_key("k1"),)  # same kid, other key material: the old signature must fail
+    with pytest.raises(InvalidAccessToken):
+        codec.verify(token, T0)
+
+
+def test_only_exact_tokens_hit_and_failures_are_never_cached(codec, key):
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    assert codec.verify(token, T0)
+    for forged in (token[:-4] + "AAAA", token + "=", " " + token, tampered(token)):
+        with pytest.raises(InvalidAccessToken):
+            codec.verify(forged, T0)
+    assert set(codec._verified) == {token}
+
+
+def test_the_cache_is_bounded_and_drops_the_oldest_first(key):
+    codec = JwtAccessTokens(ring_of(key), issuer=ISSUER, audience=AUDIENCE, ttl=ACCESS_TTL, leeway=LEEWAY,
+                            cache_size=3)
+    tokens = [codec.issue(USER, SESSION, ["x"], T0).token for _ in range(5)]
+    for token in tokens:
+        assert codec.verify(token, T0)
+    assert list(codec._verified) == tokens[2:]
