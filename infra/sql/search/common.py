@@ -4,11 +4,9 @@ statement, so a search is one round trip after the optional membership lookup)."
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 
 from application.ports.search import SearchHit, SearchKey
 from domain.search import SearchCriteria
@@ -68,11 +66,6 @@ def filter_sql(criteria: SearchCriteria, sql: Sql) -> list[str]:
     if criteria.sentiment is not None:
         conditions.append(f"m.sentiment_label = {sql.bind('f_sentiment', criteria.sentiment, sa.String())}")
     return conditions
-
-
-def member_session_ids(connection: Connection, user_id: uuid.UUID) -> list[uuid.UUID]:
-    stmt = sa.text(MEMBER_SESSIONS_SQL).bindparams(sa.bindparam("user_id", user_id, type_=sa.Uuid()))
-    return [row[0] for row in connection.execute(stmt.columns(sa.column("session_id", sa.Uuid())))]
 
 
 def to_hits(rows: Any, score: Any, file_ids: Any) -> list[SearchHit]:

@@ -7,11 +7,17 @@ caller's ~5k messages inside the index: neither bm25 nor the join ever sees the 
 a common word. Date order is ``ORDER BY rowid DESC`` (ids are chronological): FTS5 streams matches
 newest first and stops at the limit. Relevance is ``bm25(messages_fts, 1.0, 0.0)`` (the scope
 column weighs nothing), lower is better; the keyset is (bm25, id).
+
+The caller's sessions are read as the stored text (32 hex digits, what the triggers put after the
+``s``), not as ``UUID`` objects: the scope tokens are built from text, so parsing ~50 ids into
+UUIDs and formatting them back was pure per-request cost. Both statements share one deferred
+(read-only) transaction, so they see one snapshot and never take the write lock.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,11 +25,18 @@ from sqlalchemy import Engine
 
 from application.ports.search import SearchHit, SearchKey
 from domain.search import SearchCriteria, Term
-from infra.sql.search.common import MEMBER_SESSIONS_SQL, Sql, filter_sql, member_session_ids, to_hits
+from infra.sql.read_only import read_only_connection
+from infra.sql.search.common import MEMBER_SESSIONS_SQL, Sql, filter_sql, to_hits
 
 # Beyond this many sessions the OR list costs more than it saves: filter by join instead.
 MAX_SCOPE_TOKENS = 1000
 _BM25 = "bm25(messages_fts, 1.0, 0.0)"
+# The caller's sessions as stored: SQLAlchemy's ``Uuid`` keeps 32 lower-case hex digits on SQLite.
+_MEMBER_SESSIONS_HEX = (
+    sa.text(MEMBER_SESSIONS_SQL)
+    .bindparams(sa.bindparam("user_id", type_=sa.Uuid()))
+    .columns(sa.column("session_id", sa.String()))
+)
 
 
 def _phrase(term: Term) -> str:
@@ -32,27 +45,28 @@ def _phrase(term: Term) -> str:
     return f"{quoted} *" if term.prefix else quoted
 
 
-def match_expression(criteria: SearchCriteria, session_ids: list[uuid.UUID] | None) -> str:
+def match_expression(criteria: SearchCriteria, scope: Sequence[str] | None) -> str:
+    """``scope``: the caller's session ids as 32 hex digits, or None for no scope clause."""
     positive = " AND ".join(_phrase(t) for t in criteria.positive)
     body = f"({positive})"
     if criteria.negative:
         body = f"({body} NOT ({' OR '.join(_phrase(t) for t in criteria.negative)}))"
     expression = f"body : {body}"
-    if session_ids is not None:
-        tokens = " OR ".join('"s' + session_id.hex + '"' for session_id in session_ids)
+    if scope is not None:
+        tokens = " OR ".join('"s' + session_hex + '"' for session_hex in scope)
         expression += f" AND scope : ({tokens})"
     return expression
 
 
 def search_statement(
-    criteria: SearchCriteria, session_ids: list[uuid.UUID] | None, user_id: uuid.UUID,
+    criteria: SearchCriteria, scope: Sequence[str] | None, user_id: uuid.UUID,
     after: SearchKey | None, limit: int,
 ) -> sa.TextClause:
-    """``session_ids``: the caller's sessions (scope tokens), or None to scope by a join instead."""
+    """``scope``: the caller's sessions (hex, as scope tokens), or None to scope by a join instead."""
     sql = Sql()
-    where = [f"messages_fts MATCH {sql.bind('match', match_expression(criteria, session_ids), sa.String())}"]
+    where = [f"messages_fts MATCH {sql.bind('match', match_expression(criteria, scope), sa.String())}"]
     where += filter_sql(criteria, sql)
-    if session_ids is None:
+    if scope is None:
         member_sessions = MEMBER_SESSIONS_SQL.replace(":user_id", sql.bind("user_id", user_id, sa.Uuid()))
         where.append(f"m.session_id IN ({member_sessions})")
     if criteria.sort == "date":
@@ -84,14 +98,16 @@ class SqliteMessageSearch:
     def search(
         self, user_id: uuid.UUID, criteria: SearchCriteria, *, after: SearchKey | None, limit: int
     ) -> list[SearchHit]:
-        with self._engine.connect().execution_options(sqlite_deferred=True) as connection:
-            scope: list[uuid.UUID] | None = member_session_ids(connection, user_id)
-            assert scope is not None
+        with read_only_connection(self._engine) as connection:
+            # Only plain hex reaches the MATCH string (it is our own column, but a quote in it
+            # would be FTS5 syntax).
+            stored = connection.execute(_MEMBER_SESSIONS_HEX, {"user_id": user_id}).scalars().all()
+            members = [value for value in stored if value.isascii() and value.isalnum()]
             if criteria.sessions:
-                scope = [s for s in scope if s in criteria.sessions]
-            if not scope:
+                wanted = {session_id.hex for session_id in criteria.sessions}
+                members = [value for value in members if value in wanted]
+            if not members:
                 return []
-            if len(scope) > self._max_scope_tokens:
-                scope = None
+            scope = members if len(members) <= self._max_scope_tokens else None
             rows: list[Any] = connection.execute(search_statement(criteria, scope, user_id, after, limit)).all()
             return to_hits(rows, lambda rank: -rank, _file_ids)

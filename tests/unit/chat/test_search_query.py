@@ -87,7 +87,7 @@ def _criteria(**kwargs: object) -> SearchCriteria:
 
 def test_dialect_query_texts_quote_every_token() -> None:
     c = _criteria()
-    assert sqlite.match_expression(c, [USER]) == (
+    assert sqlite.match_expression(c, [USER.hex]) == (
         f'body : (("bom" + "dia" AND "reuni" *) NOT ("chuva")) AND scope : ("s{USER.hex}")')
     assert postgresql.tsquery_text(c) == "('bom' <-> 'dia') & 'reuni':* & !'chuva'"
     assert mssql.contains_query(c) == '"bom dia" AND "reuni*" AND NOT "chuva"'
