@@ -141,6 +141,8 @@ class JwtAccessTokens:
         return known.claims
 
     def _remember(self, token: str, verified: _Verified) -> None:
+        if self._cache_size <= 0:  # caching turned off
+            return
         with self._cache_lock:
             while len(self._verified) >= self._cache_size:
                 del self._verified[next(iter(self._verified))]

@@ -247,3 +247,13 @@ def test_the_cache_is_bounded_and_drops_the_oldest_first(key):
     for token in tokens:
         assert codec.verify(token, T0)
     assert list(codec._verified) == tokens[2:]
+
+
+
+def test_a_cache_size_of_zero_turns_the_cache_off(key, monkeypatch):
+    codec = JwtAccessTokens(ring_of(key), issuer=ISSUER, audience=AUDIENCE, ttl=ACCESS_TTL, leeway=LEEWAY,
+                            cache_size=0)
+    token = codec.issue(USER, SESSION, ["x"], T0).token
+    decodes = counting_decode(monkeypatch)
+    assert codec.verify(token, T0) == codec.verify(token, T0)
+    assert len(decodes) == 2 and not codec._verified
