@@ -31,11 +31,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from application.ports.clock import Clock
 from domain.rate_windows import retry_after_seconds, window_bounds
 from infra.sql.models import RateLimitCounterRow
+from infra.sql.outages import outages_as_unavailable
 from shared.errors import RateLimited, Unavailable
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,7 @@ class SqlRateLimiter:
             return self._count_postgresql(bucket, window_start, window_end)
         increment = increment_statement(bucket, window_start)
         insert = sa.insert(counters).values(bucket=bucket, window_start=window_start, hits=1, expires_at=window_end)
-        try:
+        with outages_as_unavailable():
             for _ in range(_INSERT_RACE_RETRIES):
                 try:
                     with self._engine.begin() as connection:
@@ -130,21 +131,13 @@ class SqlRateLimiter:
                         return 1
                 except IntegrityError:
                     continue  # another instance inserted the row first: count on it
-        except (OperationalError, DBAPIError) as error:
-            if isinstance(error, OperationalError) or error.connection_invalidated:
-                raise Unavailable("The database is unavailable right now; please retry.") from error
-            raise
         raise Unavailable("The rate limit could not be counted; please retry.")
 
     def _count_postgresql(self, bucket: str, window_start: datetime, window_end: datetime) -> int:
-        try:
-            with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                params = {"r_bucket": bucket, "r_window_start": window_start, "r_expires_at": window_end}
-                return int(connection.execute(upsert_statement_postgresql(), params).scalar_one())
-        except (OperationalError, DBAPIError) as error:
-            if isinstance(error, OperationalError) or error.connection_invalidated:
-                raise Unavailable("The database is unavailable right now; please retry.") from error
-            raise
+        with outages_as_unavailable(), \
+                self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            params = {"r_bucket": bucket, "r_window_start": window_start, "r_expires_at": window_end}
+            return int(connection.execute(upsert_statement_postgresql(), params).scalar_one())
 
     def _maybe_clean_up(self, now: datetime) -> None:
         """Deletes expired windows at most once per interval per instance; never fails a request."""

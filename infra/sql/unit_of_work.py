@@ -11,9 +11,10 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from infra.sql.outages import UNAVAILABLE_MESSAGE, is_outage
 from infra.sql.repositories import (
     SqlChatSessionRepository,
     SqlFileRepository,
@@ -33,12 +34,6 @@ from shared.errors import Unavailable
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: repositories return detached dataclasses anyway, nothing to reload.
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def _is_unavailable(exc: BaseException | None) -> bool:
-    if isinstance(exc, OperationalError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class SqlUnitOfWork:
@@ -98,8 +93,8 @@ class SqlUnitOfWork:
         finally:
             session.close()
         cause = exc if exc is not None else rollback_error
-        if _is_unavailable(cause):
-            raise Unavailable("The database is unavailable right now; please retry.") from cause
+        if is_outage(cause):
+            raise Unavailable(UNAVAILABLE_MESSAGE) from cause
         if rollback_error is not None and exc is None:
             raise rollback_error
 
@@ -107,8 +102,8 @@ class SqlUnitOfWork:
         try:
             self.session.commit()
         except DBAPIError as exc:
-            if _is_unavailable(exc):
-                raise Unavailable("The database is unavailable right now; please retry.") from exc
+            if is_outage(exc):
+                raise Unavailable(UNAVAILABLE_MESSAGE) from exc
             raise
 
     def rollback(self) -> None:

@@ -16,13 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from domain.auth_sessions import AuthSession, RefreshToken
 from infra.sql.models import auth_sessions, refresh_tokens
+from infra.sql.outages import outages_as_unavailable
 from infra.sql.read_only import read_only_connection
-from shared.errors import Unavailable
 
 
 def _to_session(row: Any) -> AuthSession:
@@ -112,13 +111,8 @@ class SqlAuthSessionLookup:
         self._statement = sa.select(auth_sessions).where(auth_sessions.c.id == sa.bindparam("session_id"))
 
     def get(self, session_id: uuid.UUID) -> AuthSession | None:
-        try:
-            with read_only_connection(self._engine) as connection:
-                row = connection.execute(self._statement, {"session_id": session_id}).first()
-        except DBAPIError as error:
-            if isinstance(error, OperationalError) or error.connection_invalidated:
-                raise Unavailable("The database is unavailable right now; please retry.") from error
-            raise
+        with outages_as_unavailable(), read_only_connection(self._engine) as connection:
+            row = connection.execute(self._statement, {"session_id": session_id}).first()
         return _to_session(row) if row else None
 
 

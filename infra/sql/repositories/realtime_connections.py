@@ -15,12 +15,12 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from domain.realtime import Departure, LiveConnection
 from infra.sql.models import realtime_connections as connections
 from infra.sql.models import users
-from shared.errors import Unavailable
+from infra.sql.outages import outages_as_unavailable
 
 _IN_CHUNK = 500  # stay far below every dialect's bound-parameter limit (SQL Server: 2,100)
 
@@ -31,15 +31,8 @@ class SqlConnectionRegistry:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except OperationalError as exc:
-            raise Unavailable("The database is unavailable right now; please retry.") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise Unavailable("The database is unavailable right now; please retry.") from exc
-            raise
+        with outages_as_unavailable(), self._engine.begin() as conn:
+            yield conn
 
     @staticmethod
     def _lock_user(conn: Connection, user_id: uuid.UUID) -> bool:
