@@ -212,11 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalSettingsError as exc:
         log.error("%s", exc)
         return 2
-    applied = local.apply_to(os.environ)
-    if local.path is not None:
-        log.info("loaded %d setting(s) from %s", len(applied), local.path.name)
-    else:
-        log.warning("no local.settings.json or local.settings.json.example; using the environment only")
+    if args.http_worker_of is None:  # an HTTP worker inherits the environment its primary built
+        applied = local.apply_to(os.environ)
+        if local.path is not None:
+            log.info("loaded %d setting(s) from %s", len(applied), local.path.name)
+        else:
+            log.warning("no local.settings.json or local.settings.json.example; using the environment only")
     host_json = HostJson.load(project_dir / "host.json")
 
     if str(project_dir) not in sys.path:
