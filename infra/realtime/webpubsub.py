@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Publishing sits on the chat hot path: fail fast rather than hold the event handler for long.
-_SDK_OPTIONS: dict[str, Any] = {"retry_total": 1, "connection_timeout": 3, "read_timeout": 10}
+CONNECTION_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 10.0
+_SDK_OPTIONS: dict[str, Any] = {"retry_total": 1, "connection_timeout": CONNECTION_TIMEOUT_SECONDS,
+                                "read_timeout": READ_TIMEOUT_SECONDS}
 
 
 def _transport_options() -> dict[str, Any]:
@@ -41,7 +44,9 @@ def _transport_options() -> dict[str, Any]:
     from infra.realtime.urllib3_transport import Urllib3Transport
 
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return {"transport": Urllib3Transport(ca_certs=bundle or None)}
+    # The transport carries the timeouts: azure-core gives a passed-in transport none of its options.
+    return {"transport": Urllib3Transport(connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+                                          read_timeout=READ_TIMEOUT_SECONDS, ca_certs=bundle or None)}
 
 
 def session_group(session_id: uuid.UUID) -> str:

@@ -6,11 +6,18 @@ import http.server
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError, ServiceResponseTimeoutError
+from azure.core.exceptions import (
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
 from azure.core.rest import HttpRequest
+from azure.messaging.webpubsubservice import WebPubSubServiceClient
 
 from infra.realtime.urllib3_transport import Urllib3Transport
 
@@ -61,12 +68,13 @@ def test_an_error_status_is_a_response_not_an_exception(server: str) -> None:
         assert transport.send(HttpRequest("POST", f"{server}/other", json={})).status_code == 400
 
 
-def test_nobody_listening_is_a_service_request_error() -> None:
+def test_nobody_listening_is_a_service_request_error_not_a_timeout() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
-    with Urllib3Transport() as transport, pytest.raises(ServiceRequestError):
+    with Urllib3Transport() as transport, pytest.raises(ServiceRequestError) as caught:
         transport.send(HttpRequest("POST", f"http://127.0.0.1:{port}/x", json={}), connection_timeout=1)
+    assert not isinstance(caught.value, ServiceRequestTimeoutError)
 
 
 def test_a_slow_answer_is_a_response_timeout(server: str) -> None:
@@ -77,3 +85,73 @@ def test_a_slow_answer_is_a_response_timeout(server: str) -> None:
 def test_a_cut_response_is_a_service_response_error(server: str) -> None:
     with Urllib3Transport() as transport, pytest.raises(ServiceResponseError):
         transport.send(HttpRequest("POST", f"{server}/cut", json={}))
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers (a hung service)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for sock in held:
+        sock.close()
+    listener.close()
+
+
+def test_the_sdk_gets_the_transports_own_timeouts(silent_server: str) -> None:
+    """azure-core passes a given transport none of the client's timeout options: ours must apply."""
+    key = "a2V5LWZvci10aGUtdHJhbnNwb3J0LXRlc3QtMDEyMzQ1Njc4OQ=="
+    client = WebPubSubServiceClient.from_connection_string(
+        f"Endpoint={silent_server};AccessKey={key};Version=1.0;", hub="chat", retry_total=0,
+        transport=Urllib3Transport(connection_timeout=0.5, read_timeout=0.5))
+    started = time.monotonic()
+    with pytest.raises(ServiceResponseTimeoutError):
+        client.send_to_group("g", {"a": 1}, content_type="application/json")
+    assert time.monotonic() - started < 5
+
+
+def test_a_thread_waiting_for_a_pooled_socket_gives_up_with_the_connect_timeout(silent_server: str) -> None:
+    transport = Urllib3Transport(connection_timeout=0.3, read_timeout=3, pool_maxsize=1)
+    outcome: list[BaseException] = []
+
+    def hold_the_only_socket() -> None:
+        try:
+            transport.send(HttpRequest("POST", f"{silent_server}/x", json={}))
+        except Exception as error:
+            outcome.append(error)
+
+    busy = threading.Thread(target=hold_the_only_socket)
+    busy.start()
+    time.sleep(0.2)  # the only pooled socket is now waiting for an answer that never comes
+    started = time.monotonic()
+    with pytest.raises(ServiceRequestTimeoutError):
+        transport.send(HttpRequest("POST", f"{silent_server}/y", json={}))
+    assert time.monotonic() - started < 2
+    busy.join()
+    assert len(outcome) == 1 and isinstance(outcome[0], ServiceResponseTimeoutError)
+    transport.close()
+
+
+def test_the_gateway_gives_its_transport_the_hot_path_timeouts(monkeypatch) -> None:
+    from infra.realtime import webpubsub
+
+    monkeypatch.setattr("urllib.request.getproxies", dict)
+    transport = webpubsub._transport_options()["transport"]
+    assert transport.connection_config.timeout == webpubsub.CONNECTION_TIMEOUT_SECONDS
+    assert transport.connection_config.read_timeout == webpubsub.READ_TIMEOUT_SECONDS
