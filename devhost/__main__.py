@@ -67,6 +67,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     # Internal: how a primary devhost starts its HTTP worker processes (see devhost.worker_processes).
     parser.add_argument("--http-worker-of", default=None, metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--http-worker-number", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--http-worker-parent", type=int, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -141,11 +142,12 @@ async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_j
     background: set[asyncio.Task[None]] = set()  # referenced until serve() returns
     if primary_url is not None:  # an HTTP worker: the primary runs the durable host
         durable: Any = DurableForwarder(primary_url, host_json.task_hub)
-        background.add(loop.create_task(exit_when_orphaned(stop, os.getppid())))
+        parent = args.http_worker_parent if args is not None and args.http_worker_parent else os.getppid()
+        background.add(loop.create_task(exit_when_orphaned(stop, parent)))
     else:
         durable = make_durable_host(index, host_json)
     if workers > 1 or primary_url is not None:
-        settings = dataclasses.replace(settings, reuse_port=True)
+        settings = dataclasses.replace(settings, reuse_port=True, joins_port=primary_url is not None)
     functions_host = FunctionsHost(index, settings, durable=durable)
     started: list[Any] = []
     try:
@@ -172,8 +174,8 @@ async def serve(index: FunctionIndex, settings: FunctionsHostSettings, *, host_j
         started.append(functions_host)
         if primary_url is not None:
             log.info("HTTP worker %d serving %s", args.http_worker_number if args else 0, functions_host.base_url)
-            announce_ready()
-            await stop.wait()
+            if announce_ready():
+                await stop.wait()
             return 0
         if workers > 1 and args is not None and functions_host.port is not None:
             private_url = await functions_host.add_private_listener()

@@ -31,6 +31,7 @@ from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 from devhost.durable.http_api import MOUNT, ManagementApi
 
@@ -79,15 +80,25 @@ class DurableForwarder:
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         if self._session is None:
-            self._session = aiohttp.ClientSession(auto_decompress=False)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        # Host is kept: the primary builds the links it answers with from it (the public address).
-        async with self._session.request(request.method, self._primary_url + request.rel_url.raw_path_qs,
-                                         headers=headers, data=await request.read(),
-                                         allow_redirects=False) as upstream:
-            body = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
-            return web.Response(status=upstream.status, headers=out, body=body)
+            # No total timeout: management calls may wait on purpose (``timeout=`` of
+            # create-and-wait); reaching the primary must be quick, though.
+            self._session = aiohttp.ClientSession(
+                auto_decompress=False, timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
+        # Repeated headers survive (a multidict both ways). Host is kept: the primary builds the
+        # links it answers with from it (the public address).
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP)
+        try:
+            async with self._session.request(request.method, self._primary_url + request.rel_url.raw_path_qs,
+                                             headers=headers, data=await request.read(),
+                                             allow_redirects=False) as upstream:
+                body = await upstream.read()
+                out = CIMultiDict((k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP)
+                return web.Response(status=upstream.status, headers=out, body=body)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.error("durable request not forwarded to the primary devhost process: %s", error)
+            problem = {"error": {"code": "durable_host_unreachable",
+                                 "message": "The durable host (devhost's primary process) did not answer."}}
+            return web.json_response(problem, status=502)
 
     async def _close(self, _app: web.Application) -> None:
         if self._session is not None:
@@ -109,13 +120,16 @@ class WorkerProcesses:
         one that does not is logged and left out, the rest serve."""
         for n in range(1, self._count):
             cmd = [sys.executable, "-m", "devhost", *self._argv, "--http-worker-of", self._primary_url,
-                   "--http-worker-number", str(n)]
+                   "--http-worker-number", str(n), "--http-worker-parent", str(os.getpid())]
             self._processes.append(subprocess.Popen(cmd, env=os.environ.copy(), stdout=subprocess.PIPE))
         ready = await asyncio.gather(*(asyncio.wait_for(asyncio.to_thread(self._await_ready, p), ready_timeout)
                                        for p in self._processes), return_exceptions=True)
         for process, outcome in zip(self._processes, ready, strict=True):
             if outcome is not True:
-                log.error("HTTP worker process %d did not start (%s)", process.pid, outcome or "exited")
+                # Left out for good: a late starter must not begin serving the shared port later.
+                process.kill()
+                log.error("HTTP worker process %d did not start (%s); the others serve",
+                          process.pid, type(outcome).__name__ if isinstance(outcome, BaseException) else "exited")
         self._watch = asyncio.create_task(self._report_deaths())
         log.info("%d HTTP worker process(es) ready (%s=%d)", sum(r is True for r in ready), SETTING, self._count)
 
@@ -167,9 +181,15 @@ def _relay(stream: Any) -> None:
         sys.stdout.flush()
 
 
-def announce_ready() -> None:
-    """What an HTTP worker prints once it listens (its primary waits for it)."""
-    print(READY_LINE, flush=True)
+def announce_ready() -> bool:
+    """What an HTTP worker prints once it listens (its primary waits for it). False: the primary is
+    gone already (nobody reads the pipe), and the worker should stop."""
+    try:
+        print(READY_LINE, flush=True)
+    except BrokenPipeError:
+        log.warning("the primary devhost process is gone; stopping")
+        return False
+    return True
 
 
 async def exit_when_orphaned(stop: asyncio.Event, parent_pid: int) -> None:

@@ -49,6 +49,7 @@ class FunctionsHostSettings:
     function_directory: str = field(default_factory=os.getcwd)
     cors: CorsPolicy | None = None  # Host.CORS of local.settings.json; None = no CORS headers
     reuse_port: bool = False  # SO_REUSEPORT: several processes serve one port (FUNCTIONS_WORKER_PROCESS_COUNT)
+    joins_port: bool = False  # an HTTP worker joining its primary's port (else the port must be free)
 
 
 @dataclass(frozen=True)
@@ -98,21 +99,35 @@ class FunctionsHost:
                                      shutdown_timeout=self.settings.shutdown_grace_seconds)
         await self._runner.setup()
         if self.settings.reuse_port:
-            sock = socket.socket(socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET,
-                                 socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            try:
-                sock.bind((self.settings.host, self.settings.port))
-            except OSError:
-                sock.close()
-                raise
+            sock = self._shared_port_socket()
             self.port = int(sock.getsockname()[1])
             self._site: web.BaseSite = web.SockSite(self._runner, sock)
         else:
             self._site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         if listen or not self.settings.reuse_port:
             await self.listen()
+
+    def _shared_port_socket(self) -> socket.socket:
+        """A socket bound with ``SO_REUSEPORT``. A primary first checks that nobody holds the port
+        (with ``SO_REUSEPORT`` another process's socket, even another devhost's, would otherwise be
+        joined silently and get half of the connections); a worker joins its primary's on purpose."""
+        if not hasattr(socket, "SO_REUSEPORT"):
+            raise OSError("FUNCTIONS_WORKER_PROCESS_COUNT > 1 needs SO_REUSEPORT, which this system lacks")
+        family, kind, proto, _, address = socket.getaddrinfo(self.settings.host, self.settings.port,
+                                                             type=socket.SOCK_STREAM)[0]
+        if self.settings.port and not self.settings.joins_port:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+                probe.bind(address)  # OSError (address in use) when anyone listens there
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     async def listen(self) -> None:
         await self._site.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -91,6 +92,18 @@ def test_orchestration_through_the_launched_durable_host(start_devhost: StartDev
             time.sleep(0.05)
         assert status["runtimeStatus"] == "Completed"
         assert status["output"] == "HEY"
+
+
+def test_worker_processes_never_join_a_port_someone_else_holds(start_devhost: StartDevhost) -> None:
+    """With SO_REUSEPORT a second devhost could otherwise share the port and take half the traffic."""
+    env = {**os.environ, "FUNCTIONS_WORKER_PROCESS_COUNT": "2"}
+    with start_devhost(APP, env={"FUNCTIONS_WORKER_PROCESS_COUNT": "2"}) as (base_url, _process):
+        port = base_url.rsplit(":", 1)[1]
+        completed = subprocess.run([sys.executable, "-m", "devhost", "--app", APP, "--port", port, "--no-azurite"],
+                                   cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30, env=env)
+    assert completed.returncode == 1
+    assert "cannot listen" in completed.stderr
+    assert "Traceback" not in completed.stderr
 
 
 def _fresh_get(base_url: str, path: str) -> bytes:
