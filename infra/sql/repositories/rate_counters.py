@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from infra.sql.rate_limiter import counters, increment_statement, storable_bucket, upsert_statement_postgresql
+from shared.errors import Unavailable
 
 _INSERT_RACE_RETRIES = 5
 
@@ -50,4 +51,4 @@ class SqlRateCounterRepository:
                 return 1
             except IntegrityError:
                 continue
-        raise RuntimeError(f"the rate counter {bucket!r} could not be counted")
+        raise Unavailable("The rate limit could not be counted; please retry.")

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from application.ports.search import SearchHit, SearchKey
 from domain.search import SearchCriteria, Term
+from infra.sql.outages import outages_as_unavailable
 from infra.sql.search.common import MEMBER_SESSIONS_SQL, Sql, filter_sql, to_hits
 
 DEFAULT_TOP_N = 2000
@@ -76,7 +77,7 @@ class MssqlMessageSearch:
     def search(
         self, user_id: uuid.UUID, criteria: SearchCriteria, *, after: SearchKey | None, limit: int
     ) -> list[SearchHit]:
-        with self._engine.connect() as connection:
+        with outages_as_unavailable(), self._engine.connect() as connection:
             statement = search_statement(criteria, user_id, after, limit, top_n=self._top_n)
             rows: list[Any] = connection.execute(statement).all()
             return to_hits(rows, float, _file_ids)

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from application.ports.search import SearchHit, SearchKey
 from domain.search import SearchCriteria, Term
+from infra.sql.outages import outages_as_unavailable
 from infra.sql.read_only import read_only_connection
 from infra.sql.search.common import MEMBER_SESSIONS_SQL, Sql, filter_sql, to_hits
 
@@ -87,7 +88,7 @@ class PostgresMessageSearch:
         self, user_id: uuid.UUID, criteria: SearchCriteria, *, after: SearchKey | None, limit: int
     ) -> list[SearchHit]:
         statement = search_statement(criteria, user_id, after, limit)
-        with read_only_connection(self._engine) as connection, _unprepared(connection):
+        with outages_as_unavailable(), read_only_connection(self._engine) as connection, _unprepared(connection):
             rows: list[Any] = connection.execute(statement).all()
         return to_hits(rows, float, _file_ids)
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from application.ports.search import SearchHit, SearchKey
 from domain.search import SearchCriteria, Term
+from infra.sql.outages import outages_as_unavailable
 from infra.sql.read_only import read_only_connection
 from infra.sql.search.common import MEMBER_SESSIONS_SQL, Sql, filter_sql, to_hits
 
@@ -98,7 +99,7 @@ class SqliteMessageSearch:
     def search(
         self, user_id: uuid.UUID, criteria: SearchCriteria, *, after: SearchKey | None, limit: int
     ) -> list[SearchHit]:
-        with read_only_connection(self._engine) as connection:
+        with outages_as_unavailable(), read_only_connection(self._engine) as connection:
             # Only plain hex reaches the MATCH string (it is our own column, but a quote in it
             # would be FTS5 syntax).
             stored = connection.execute(_MEMBER_SESSIONS_HEX, {"user_id": user_id}).scalars().all()

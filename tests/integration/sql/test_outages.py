@@ -30,3 +30,13 @@ def test_the_bearer_session_lookup(engine) -> None:
 def test_the_standalone_rate_limiter(engine) -> None:
     with pytest.raises(Unavailable):
         SqlRateLimiter(engine, SystemClock()).hit("ip:test", limit=5, window_seconds=60)
+
+
+
+def test_a_search(engine) -> None:
+    from domain.search import SearchCriteria, parse_query
+    from infra.sql.search.postgresql import PostgresMessageSearch
+
+    criteria = SearchCriteria(terms=parse_query("olá").terms)
+    with pytest.raises(Unavailable):
+        PostgresMessageSearch(engine).search(uuid.uuid4(), criteria, after=None, limit=10)
