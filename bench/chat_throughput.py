@@ -485,7 +485,8 @@ def report(result: dict[str, Any]) -> str:
         f"  ratio app/raw = {result['ratio_app_to_raw']}; persisted {app['persisted']} rows, receiver got "
         f"{app['received_by_receiver']}; seq gaps/dups in {result['sessions_with_seq_gaps_or_duplicates']} sessions",
         f"  CPU per message: devhost {app['devhost_cpu_ms_per_message']} ms (app path), "
-        f"{raw['emulator_cpu_ms_per_message']} ms (raw path)",
+        f"{raw['emulator_cpu_ms_per_message']} ms (raw path); the app processes alone would persist "
+        f"~{1000 / max(app['devhost_cpu_ms_per_message'], 0.001):.0f} msg/s per core of their own",
         f"  target >= 500 msg/s with p99 < 100 ms: {target}",
         f"  idle: {idle['connections']} connections, emulator RSS {idle['rss_before_kb']} -> "
         f"{idle['rss_with_idle_kb']} kB = {idle['kb_per_idle_connection']} kB per idle connection",
