@@ -131,8 +131,9 @@ class FunctionsHost:
 
     async def listen(self) -> None:
         await self._site.start()
-        addresses = self._runner.addresses if self._runner is not None else []
-        self.port = int(addresses[0][1]) if addresses else self.port or self.settings.port
+        if self.port is None:  # a TCPSite (the shared-port socket set it in start): the only site yet
+            addresses = self._runner.addresses if self._runner is not None else []
+            self.port = int(addresses[0][1]) if addresses else self.settings.port
 
     async def add_private_listener(self) -> str:
         """Also listen on a loopback port of this process alone (the public port may be shared with

@@ -140,6 +140,10 @@ def test_worker_process_count_spreads_requests_and_keeps_orchestrations_in_one_p
 
         process.send_signal(signal.SIGTERM)
         assert _wait_exit(process, 30) == 0
+        output = Path(process.output_path).read_text()  # type: ignore[attr-defined]
+        # The public port is the one announced (not the primary's private listener), once.
+        assert f"devhost listening on {base_url} " in output and f"ping: [GET] {base_url}/api/ping" in output
+        assert "[worker 1]" in output and "Traceback" not in output
         for _ in range(50):  # the worker went with it
             if not Path(f"/proc/{worker_pid}").exists():
                 break
