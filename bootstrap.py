@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from application.realtime.connections import HandleConnect, HandleConnected, HandleDisconnected
     from application.realtime.negotiate import Negotiate
     from application.realtime.presence import GetSessionPresence
+    from application.realtime.presence_check import PresenceCheck
     from application.realtime.upstream import UpstreamGuard
     from domain.auth_sessions import SessionPolicy
     from infra.realtime.webpubsub import WebPubSubGateway
@@ -354,13 +355,21 @@ class Container:
     def handle_disconnected(self) -> HandleDisconnected:
         from application.realtime.connections import HandleDisconnected
 
-        return HandleDisconnected(self.connection_registry, self.session_access, self.realtime_gateway)
+        return HandleDisconnected(self.connection_registry, self.session_access, self.realtime_gateway,
+                                  self.presence_check)
+
+    @cached_property
+    def presence_check(self) -> PresenceCheck:
+        from application.realtime.presence_check import PresenceCheck
+
+        gateway = self.realtime_gateway
+        return PresenceCheck(self.connection_registry, gateway, self.session_access, gateway, self.clock)
 
     @cached_property
     def get_session_presence(self) -> GetSessionPresence:
         from application.realtime.presence import GetSessionPresence
 
-        return GetSessionPresence(self.uow_factory, self.connection_registry)
+        return GetSessionPresence(self.uow_factory, self.connection_registry, self.presence_check)
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

@@ -25,6 +25,15 @@ class LiveConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedConnection:
+    """A registry row: a connection we believe is open, and when that was last confirmed."""
+
+    connection_id: str
+    user_id: uuid.UUID
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Departure:
     """What ``unregister`` learned: whose connection ended, and whether it was their last one."""
 
@@ -50,4 +59,12 @@ class ConnectionRegistry(Protocol):
 
     def online_among(self, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
         """Which of these users have at least one live connection."""
+        ...
+
+    def unconfirmed_since(self, user_ids: Iterable[uuid.UUID], moment: datetime) -> list[RecordedConnection]:
+        """These users' connections last confirmed before ``moment`` (all of them for a future moment)."""
+        ...
+
+    def mark_seen(self, connection_ids: Iterable[str], at: datetime) -> None:
+        """Record that these connections were confirmed open at ``at``."""
         ...

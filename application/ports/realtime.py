@@ -33,6 +33,12 @@ class RealtimePublisher(Protocol):
         ...
 
 
+class RealtimeLiveness(Protocol):
+    def connection_exists(self, connection_id: str) -> bool:
+        """Whether the service still holds this connection open."""
+        ...
+
+
 class RealtimeMembership(Protocol):
     def add_user_to_sessions(self, user_id: uuid.UUID, session_ids: Sequence[uuid.UUID]) -> None:
         """Let the user's live connections receive these sessions' events (e.g. after joining)."""

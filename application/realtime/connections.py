@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from application.ports.clock import Clock
 from application.ports.realtime import RealtimeMembership, RealtimePublisher, RealtimeUnavailable
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.realtime.ports import SessionAccess
+from application.realtime.presence_check import PresenceCheck, announce
 from domain.realtime import CONNECTION_ID_MAX, ConnectionRegistry, LiveConnection
 from shared.errors import Forbidden, InvalidInput, Unauthenticated
 
 log = logging.getLogger(__name__)
-
-PRESENCE_EVENT = "presence.changed"
-
 
 def parse_user_id(raw: str | None) -> uuid.UUID:
     """The user of an event is only ever the ``ce-userId`` of the token we issued."""
@@ -61,15 +58,6 @@ class HandleConnect:
         return ConnectDecision(user_id=user.id)
 
 
-def _announce(publisher: RealtimePublisher, user_id: uuid.UUID, session_ids: Iterable[uuid.UUID], status: str) -> None:
-    data: dict[str, object] = {"user_id": str(user_id), "status": status}
-    for session_id in session_ids:
-        try:
-            publisher.publish_to_session(session_id, PRESENCE_EVENT, {"session_id": str(session_id), **data})
-        except RealtimeUnavailable:
-            log.warning("presence %s of user %s not published to session %s", status, user_id, session_id)
-
-
 class HandleConnected:
     """Record the connection, put it in its sessions' groups, announce the user online if first."""
 
@@ -103,20 +91,28 @@ class HandleConnected:
                 log.warning("connection %s of user %s not added to its %d sessions", connection_id, user_id,
                             len(session_ids))
         if first:
-            _announce(self._publisher, user_id, session_ids, "online")
+            announce(self._publisher, user_id, session_ids, "online")
 
 
 class HandleDisconnected:
-    """Forget the connection; announce the user offline when it was their last one. Idempotent."""
+    """Forget the connection; announce the user offline when it was their last one. Idempotent.
+    When the user seems to have other devices, those are checked with the service first: a row
+    left by a lost ``disconnected`` must not keep the user online (see ``presence_check``)."""
 
-    def __init__(self, registry: ConnectionRegistry, sessions: SessionAccess, publisher: RealtimePublisher) -> None:
+    def __init__(self, registry: ConnectionRegistry, sessions: SessionAccess, publisher: RealtimePublisher,
+                 presence_check: PresenceCheck | None = None) -> None:
         self._registry = registry
         self._sessions = sessions
         self._publisher = publisher
+        self._presence_check = presence_check
 
     def __call__(self, connection_id: str) -> None:
         departure = self._registry.unregister(check_connection_id(connection_id))
-        if departure is None or not departure.was_last:
+        if departure is None:
             return
-        _announce(self._publisher, departure.user_id, self._sessions.session_ids_for_user(departure.user_id),
+        if not departure.was_last:
+            if self._presence_check is not None:
+                self._presence_check.every_row_of(departure.user_id)
+            return
+        announce(self._publisher, departure.user_id, self._sessions.session_ids_for_user(departure.user_id),
                   "offline")

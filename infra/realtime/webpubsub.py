@@ -54,7 +54,8 @@ def session_group(session_id: uuid.UUID) -> str:
 
 
 class WebPubSubGateway:
-    """``RealtimePublisher`` + ``RealtimeMembership`` + ``ClientAccessIssuer`` for one hub."""
+    """``RealtimePublisher`` + ``RealtimeMembership`` + ``RealtimeLiveness`` + ``ClientAccessIssuer``
+    for one hub."""
 
     def __init__(self, *, hub: str, connection_string: str | None = None, endpoint: str | None = None) -> None:
         if not (connection_string or endpoint):
@@ -109,6 +110,14 @@ class WebPubSubGateway:
             self.client.send_to_user(str(user_id), _envelope(event, data), content_type="application/json")
         except Exception as error:
             raise self._fail(f"publish {event} to user {user_id}", error) from error
+
+    # RealtimeLiveness
+
+    def connection_exists(self, connection_id: str) -> bool:
+        try:
+            return bool(self.client.connection_exists(connection_id))
+        except Exception as error:
+            raise self._fail(f"check connection {connection_id}", error) from error
 
     # RealtimeMembership
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from domain.realtime import Departure, LiveConnection
+from domain.realtime import Departure, LiveConnection, RecordedConnection
 from infra.sql.models import realtime_connections as connections
 from infra.sql.models import users
 from infra.sql.outages import outages_as_unavailable
@@ -91,3 +92,26 @@ class SqlConnectionRegistry:
                 stmt = sa.select(connections.c.user_id).where(connections.c.user_id.in_(chunk)).distinct()
                 online.update(r.user_id for r in conn.execute(stmt))
         return online
+
+    def unconfirmed_since(self, user_ids: Iterable[uuid.UUID], moment: datetime) -> list[RecordedConnection]:
+        wanted = list(dict.fromkeys(user_ids))
+        found: list[RecordedConnection] = []
+        with self._transaction() as conn:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                stmt = sa.select(connections.c.connection_id, connections.c.user_id, connections.c.last_seen_at).where(
+                    connections.c.user_id.in_(wanted[start : start + _IN_CHUNK]), connections.c.last_seen_at < moment
+                )
+                found.extend(RecordedConnection(r.connection_id, r.user_id, r.last_seen_at) for r in conn.execute(stmt))
+        return found
+
+    def mark_seen(self, connection_ids: Iterable[str], at: datetime) -> None:
+        ids = list(dict.fromkeys(connection_ids))
+        if not ids:
+            return
+        with self._transaction() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                conn.execute(
+                    sa.update(connections)
+                    .where(connections.c.connection_id.in_(ids[start : start + _IN_CHUNK]))
+                    .values(last_seen_at=at)
+                )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from application.chat.access import SessionAccess
 from application.ports.realtime import RealtimeUnavailable
 from application.realtime.connections import HandleConnect, HandleConnected, HandleDisconnected
 from application.realtime.presence import GetSessionPresence
+from application.realtime.presence_check import PresenceCheck
 from domain.chat import MemberRole, SessionMember
 from infra.sql.models import users
 from infra.sql.repositories.realtime_connections import SqlConnectionRegistry
@@ -166,3 +167,99 @@ def test_connect_admits_only_existing_enabled_users(world, uow_factory):
         uow.commit()
     with pytest.raises(errors.Forbidden):
         connect(str(world.bia.id))
+
+
+# --- self-healing presence: rows are checked with the service (application/realtime/presence_check.py)
+
+
+class Liveness:
+    """The service's view of which connections are open (``connection_exists``), with a call log."""
+
+    def __init__(self) -> None:
+        self.open: set[str] = set()
+        self.asked: list[str] = []
+        self.down = False
+
+    def connection_exists(self, connection_id):
+        if self.down:
+            raise RealtimeUnavailable("down")
+        self.asked.append(connection_id)
+        return connection_id in self.open
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.moment = datetime.now(UTC)
+
+    def now(self):
+        return self.moment
+
+
+@pytest.fixture
+def checked(world):
+    """``world`` with presence checks on, a clock the test moves and a scriptable service."""
+    clock, liveness = MovableClock(), Liveness()
+    access = SessionAccess(world.uow_factory)
+    check = PresenceCheck(world.registry, liveness, access, world.realtime, clock, recheck_after=timedelta(seconds=60))
+    world.clock, world.liveness = clock, liveness
+    world.connected = HandleConnected(world.registry, access, world.realtime, world.realtime, clock, hub="chat")
+    world.disconnected = HandleDisconnected(world.registry, access, world.realtime, check)
+    world.presence = GetSessionPresence(world.uow_factory, world.registry, check)
+    return world
+
+
+def test_a_lost_last_disconnect_heals_at_the_next_presence_read(checked):
+    ana = checked.ana.id
+    checked.connected("phone", str(ana))
+    checked.liveness.open.add("phone")
+    assert checked.presence(checked.bia.id, checked.room.id) == [ana]
+    assert checked.liveness.asked == []  # confirmed a moment ago (on connect): not asked again
+    checked.liveness.open.discard("phone")  # the phone dropped; its "disconnected" never reached us
+    checked.clock.moment += timedelta(seconds=61)
+    assert checked.presence(checked.bia.id, checked.room.id) == []
+    assert checked.liveness.asked == ["phone"]
+    assert checked.realtime.statuses(ana) == ["online", "offline"]
+
+
+def test_an_open_connection_is_confirmed_once_per_recheck_period(checked):
+    ana = checked.ana.id
+    checked.connected("phone", str(ana))
+    checked.liveness.open.add("phone")
+    checked.clock.moment += timedelta(seconds=61)
+    for _ in range(3):
+        assert checked.presence(checked.bia.id, checked.room.id) == [ana]
+    assert checked.liveness.asked == ["phone"]  # last_seen_at moved: the next reads trust it
+    checked.clock.moment += timedelta(seconds=61)
+    assert checked.presence(checked.bia.id, checked.room.id) == [ana]
+    assert checked.liveness.asked == ["phone", "phone"]
+
+
+def test_a_ghost_device_does_not_keep_the_user_online_after_the_real_last_one_leaves(checked):
+    ana = checked.ana.id
+    checked.connected("ghost", str(ana))  # its "disconnected" will be lost
+    checked.connected("laptop", str(ana))
+    checked.liveness.open.update({"laptop"})
+    checked.disconnected("laptop")  # the user still "has" the ghost: it is checked at once
+    assert checked.liveness.asked == ["ghost"]
+    assert checked.realtime.statuses(ana) == ["online", "offline"]
+    assert checked.presence(checked.bia.id, checked.room.id) == []
+
+
+def test_a_live_second_device_keeps_the_user_online_and_silent(checked):
+    ana = checked.ana.id
+    checked.connected("phone", str(ana))
+    checked.connected("laptop", str(ana))
+    checked.liveness.open.update({"phone", "laptop"})
+    checked.disconnected("laptop")
+    assert checked.realtime.statuses(ana) == ["online"]
+    assert checked.presence(checked.bia.id, checked.room.id) == [ana]
+
+
+def test_rows_are_kept_when_the_service_cannot_be_asked(checked):
+    ana = checked.ana.id
+    checked.connected("phone", str(ana))
+    checked.liveness.down = True
+    checked.clock.moment += timedelta(seconds=61)
+    assert checked.presence(checked.bia.id, checked.room.id) == [ana]  # not guessed offline
+    checked.liveness.down = False
+    assert checked.presence(checked.bia.id, checked.room.id) == []  # asked next time: gone

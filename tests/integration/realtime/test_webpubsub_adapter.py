@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import time
 import uuid
 
 import pytest
@@ -89,6 +90,18 @@ def test_excluded_connection_and_user_membership(gateway):
         gateway.publish_to_session(session, "typing", {"user_id": str(user)})
         with pytest.raises(queue.Empty):
             laptop.next(timeout=0.3)
+
+
+def test_connection_exists_while_the_client_is_connected(gateway):
+    with Receiver(gateway, uuid.uuid4()) as phone:
+        connection_id = phone.connection_id
+        assert gateway.connection_exists(connection_id) is True
+    for _ in range(50):  # the close reaches the service asynchronously
+        if not gateway.connection_exists(connection_id):
+            break
+        time.sleep(0.05)
+    assert gateway.connection_exists(connection_id) is False
+    assert gateway.connection_exists("never-connected") is False
 
 
 def test_membership_of_a_user_with_no_connection_is_not_an_error(gateway):
